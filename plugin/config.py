@@ -1,0 +1,152 @@
+"""Configuration read from the environment (and `.env`), as CONTRACT §2 names it."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from dotenv import dotenv_values
+
+from plugin.exceptions import ConfigurationError
+
+DEFAULT_API_VERSION = "2026-10"
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+# Variables the contract names, with their defaults (None: unset).
+CONTRACT_DEFAULTS: dict[str, str | None] = {
+    "SHOPIFY_API_KEY": None,
+    "SHOPIFY_API_SECRET": None,
+    "SHOPIFY_API_VERSION": DEFAULT_API_VERSION,
+    "APP_URL": "http://127.0.0.1:5000",
+    "DATABASE_URL": None,
+    "SECRET_KEY": None,
+    "ENCRYPTION_KEY": None,
+    "SHOPIFY_ADMIN_URL": "https://{shop}",
+    "ZENDESK_API_URL": "https://{account}.zendesk.com",
+    "GORGIAS_API_URL": "https://{account}.gorgias.com",
+    "KUSTOMER_API_URL": "https://{account}.api.kustomerapp.com",
+    "SMTP_URL": None,
+    "MAIL_FROM": None,
+}
+
+# Outside demo mode these must be set; start-up stops with their names otherwise.
+REQUIRED_OUTSIDE_DEMO = ("SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "SECRET_KEY",
+                         "ENCRYPTION_KEY")
+
+
+def parse_bool(value: Any, default: bool = False) -> bool:
+    """Read an environment-style boolean (1/true/yes/on)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_list(value: Any) -> list[str]:
+    """Split a comma-separated environment value into trimmed, non-empty items."""
+    if not value:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [item.strip() for item in str(value).split(",") if item.strip()]
+
+
+def read_environment(environ: Mapping[str, str] | None = None,
+                     dotenv_path: str | os.PathLike | None = ".env") -> dict[str, Any]:
+    """Collect the contract's variables from `.env` overlaid by the real environment."""
+    environ = os.environ if environ is None else environ
+    from_file: dict[str, Any] = {}
+    if dotenv_path and Path(dotenv_path).is_file():
+        from_file = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+    values: dict[str, Any] = {}
+    for name, default in CONTRACT_DEFAULTS.items():
+        value = environ.get(name, from_file.get(name))
+        values[name] = value if value not in (None, "") else default
+    values["SIDECARD_LOG_LEVEL"] = environ.get("SIDECARD_LOG_LEVEL", "INFO")
+    return values
+
+
+class Config:
+    """Defaults that are not environment variables; `create_app` layers env and overrides."""
+
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 256 * 1024  # JSON bodies are small; refuse anything larger.
+    JSON_SORT_KEYS = False
+    # Shopify HTTP: explicit connect/read timeouts and retry budget (seconds).
+    SHOPIFY_CONNECT_TIMEOUT = 3.0
+    SHOPIFY_READ_TIMEOUT = 15.0
+    SHOPIFY_MAX_RETRIES = 2
+    SHOPIFY_MAX_THROTTLE_WAIT = 10.0
+    # Webhook deliveries older than this are stale duplicates of a retried event.
+    WEBHOOK_DEDUPE_DAYS = 14
+    # OAuth `state` nonces live this long and are single use.
+    OAUTH_STATE_TTL_SECONDS = 600
+    # Timestamps on signed Shopify query strings may be this old.
+    SHOPIFY_HMAC_MAX_AGE_SECONDS = 24 * 3600
+    SCOPES = "read_customers,read_orders,write_orders"
+    DEMO_MODE = False
+    DEMO_SHOP = "sidecard-demo.myshopify.com"
+
+
+def _demo_secrets(instance_dir: Path) -> dict[str, str]:
+    """Keys generated once for demo mode and kept under instance/ so restarts can decrypt."""
+    path = instance_dir / "demo-secrets.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    generated = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "SHOPIFY_API_SECRET": secrets.token_hex(16),
+    }
+    path.write_text(json.dumps(generated))
+    path.chmod(0o600)
+    return generated
+
+
+def finalize(config: dict[str, Any], instance_dir: Path = INSTANCE_DIR) -> None:
+    """Decide demo mode, fill generated demo keys, and fail fast on missing variables.
+
+    :raises ConfigurationError: a required variable is missing outside demo mode.
+    """
+    key, secret = config.get("SHOPIFY_API_KEY"), config.get("SHOPIFY_API_SECRET")
+    demo = parse_bool(config.get("DEMO_MODE")) or (not key and not secret)
+    config["DEMO_MODE"] = demo
+    if demo:
+        generated = _demo_secrets(instance_dir) if not config.get("TESTING") else {
+            "SECRET_KEY": secrets.token_urlsafe(48), "SHOPIFY_API_SECRET": "demo-secret",
+            "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        }
+        config["SHOPIFY_API_KEY"] = key or "sidecard-demo"
+        for name in ("SECRET_KEY", "ENCRYPTION_KEY", "SHOPIFY_API_SECRET"):
+            if not config.get(name):
+                config[name] = generated[name]
+    missing = [name for name in REQUIRED_OUTSIDE_DEMO if not config.get(name)]
+    if missing:
+        raise ConfigurationError(
+            "Sidecard cannot start: set " + ", ".join(missing)
+            + " (see README, Configuration). Unset both SHOPIFY_API_KEY and "
+            "SHOPIFY_API_SECRET to run the demo instead."
+        )
+    if not config.get("DATABASE_URL"):
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        config["DATABASE_URL"] = f"sqlite:///{instance_dir / 'sidecard.sqlite'}"
+    config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(config["DATABASE_URL"])
+    config["APP_URL"] = str(config["APP_URL"]).rstrip("/")
+    if "{shop}" not in str(config["SHOPIFY_ADMIN_URL"]):
+        raise ConfigurationError("SHOPIFY_ADMIN_URL must contain {shop}")
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """Use psycopg 3 for plain postgres URLs (Heroku-style `postgres://` too)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
