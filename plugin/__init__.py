@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     """Build the Flask application: configuration, extensions, blueprints, commands."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 static_folder=str(ROOT / "plugin" / "static"),
-                instance_path=str(ROOT / "instance"))
+                # SIDECARD_INSTANCE_PATH lets tests and scripts keep demo keys and the
+                # SQLite file out of the work tree.
+                instance_path=os.environ.get("SIDECARD_INSTANCE_PATH") or str(ROOT / "instance"))
     app.config.from_object(config_module.Config)
     overrides = dict(config_overrides or {})
     dotenv_path = overrides.pop("DOTENV_PATH", ROOT / ".env")
@@ -48,6 +51,14 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
     sandbox.init_app(app)
 
+    from plugin import api, helpdesks
+
+    helpdesks.init_app(app)  # adapters, `helpdesk` CLI group, launcher pages
+    api.init_app(app)  # /api/v1
+    from plugin import cards
+
+    cards.init_app(app)  # /cards/<kind>: the order card page
+
     import plugin.models  # noqa: F401  (register every table with the metadata)
     return app
 
@@ -62,3 +73,5 @@ def _configure_logging(app: Flask) -> None:
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # httpx logs full URLs at INFO; keep them out of the app's logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic announces each of its autogenerate plugins at INFO on import.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

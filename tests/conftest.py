@@ -6,12 +6,33 @@ import os
 
 import pytest
 from cryptography.fernet import Fernet
+from dbtools import create_database, database_name, is_postgres, worker_database_url
 
 from plugin import create_app
 from plugin.extensions import db
 
 # TEST_DATABASE_URL points the whole suite at PostgreSQL (the test command runs it twice).
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+# Under xdist each worker gets its own database on that server (`<name>_gw0`, ...).
+BASE_TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+TEST_DATABASE_URL = worker_database_url(BASE_TEST_DATABASE_URL)
+
+
+def pytest_sessionstart(session):
+    """Create this xdist worker's PostgreSQL database before any test uses it."""
+    if TEST_DATABASE_URL != BASE_TEST_DATABASE_URL:
+        create_database(BASE_TEST_DATABASE_URL, database_name(TEST_DATABASE_URL))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect `postgres_only` tests when the suite runs on SQLite (they run on PostgreSQL)."""
+    if is_postgres(TEST_DATABASE_URL):
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("postgres_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def make_config(**overrides):

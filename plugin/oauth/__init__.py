@@ -1,4 +1,4 @@
-"""(placeholder: filled in by the oauth work)."""
+"""Install flows and the embedded app home (token exchange, authorization code, patch page)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's blueprint and commands."""
+    """Register the `oauth` blueprint (`/`, `/oauth/callback`, `/auth/patch-id-token`)."""
+    from plugin.oauth.views import bp
+
+    app.register_blueprint(bp)

@@ -1,4 +1,4 @@
-"""(placeholder: filled in by the webhooks work)."""
+"""Shopify webhooks: the views verify, deduplicate and enqueue; handlers run in the worker."""
 
 from __future__ import annotations
 
@@ -6,4 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register this package's blueprint and commands."""
+    """Register the webhook routes and the worker's topic handlers."""
+    from plugin.webhooks import compliance, handlers  # noqa: F401  (register handlers)
+    from plugin.webhooks.views import bp
+
+    app.register_blueprint(bp)

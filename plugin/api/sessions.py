@@ -1,0 +1,60 @@
+"""POST /api/v1/sessions: trade a launch token for a session token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+
+from plugin.api import bp
+from plugin.exceptions import ValidationError
+from plugin.launch import verify_launch_token
+from plugin.sessions import issue_session
+
+
+def json_object() -> dict[str, Any]:
+    """The request body as a JSON object.
+
+    :raises ValidationError: the body is not JSON, or not an object.
+    """
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object")
+    return body
+
+
+def session_permissions(ctx: Any) -> dict[str, Any]:
+    """The session's permission summary.
+
+    Permission sets (CONTRACT §5) arrive with the actions issue; until then this is an
+    empty object, present so clients can rely on the key.
+    """
+    return {}
+
+
+@bp.post("/sessions")
+def create_session():
+    """Verify `launch_token` and answer 201 with a session token for the card or bot.
+
+    :raise 400: the body is not a JSON object or lacks `launch_token`.
+    :raise 401: the launch token is bad, expired, reused or mis-addressed.
+    """
+    body = json_object()
+    launch_token = body.get("launch_token")
+    if not isinstance(launch_token, str) or not launch_token.strip():
+        raise ValidationError("launch_token is required", field="launch_token")
+    ctx = verify_launch_token(launch_token.strip())
+    token, expires_in = issue_session(ctx)
+    response = jsonify({
+        "token": token,
+        "expires_in": expires_in,
+        "agent": {"id": ctx.agent.id, "email": ctx.agent.email, "name": ctx.agent.name,
+                  "identity": ctx.identity},
+        "shop": {"domain": ctx.shop.domain},
+        "connection": {"id": ctx.connection.public_id, "kind": ctx.connection.kind},
+        "conversation": ctx.conversation,
+        "customer": ctx.customer,
+        "permissions": session_permissions(ctx),
+    })
+    response.status_code = 201
+    return response

@@ -1,0 +1,369 @@
+"""The mandatory compliance topics: export, redact a customer, erase a shop.
+
+Every module that keeps data about customers or shops joins in through three registries, so a
+new table is exported and erased by adding one function: `EXPORTERS` (a JSON section of a
+customer's data), `REDACTORS` (anonymise a customer), `SHOP_ERASERS` (delete a shop's rows).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugin.extensions import db
+from plugin.models import AuditEvent, CustomerCache, Job, OAuthState, Shop, WebhookDelivery
+from plugin.models.base import utcnow
+from plugin.webhooks.handlers import WebhookEvent, find_shop, order_cache_key, topic
+
+log = logging.getLogger("sidecard.webhooks")
+
+REDACTED = "[redacted]"
+# Subtrees that describe the agent, not the customer: redaction leaves them alone.
+AGENT_KEYS = frozenset({"agent", "approver", "requested_by", "approved_by", "denied_by"})
+# Subtrees that are the customer's own data wherever they appear.
+CUSTOMER_KEYS = frozenset({"customer", "requester"})
+ADDRESS_KEYS = frozenset({"address", "shipping_address", "billing_address",
+                          "shippingAddress", "billingAddress", "defaultAddress"})
+NAME_KEYS = ("name", "first_name", "last_name", "firstName", "lastName", "displayName",
+             "display_name")
+
+
+@dataclass
+class CustomerRef:
+    """The customer a compliance request is about, and what we know identifies them."""
+
+    shop: Shop
+    customer_id: str | None
+    order_ids: list[str]
+    email: str | None = None
+    phone: str | None = None
+    # Strings (email, phone, names) replaced by "[redacted]" wherever they appear.
+    personal_values: set[str] = field(default_factory=set)
+
+    @property
+    def customer_ids(self) -> list[str]:
+        """The customer id in the forms we store (numeric and GID)."""
+        if not self.customer_id:
+            return []
+        return [self.customer_id, f"gid://shopify/Customer/{self.customer_id}"]
+
+    @property
+    def order_id_forms(self) -> list[str]:
+        """The order ids in the forms we store (numeric and GID)."""
+        return self.order_ids + [f"gid://shopify/Order/{o}" for o in self.order_ids]
+
+    @property
+    def order_cache_keys(self) -> list[str]:
+        """Cache keys of the requested orders."""
+        return [order_cache_key(o) for o in self.order_ids]
+
+
+Exporter = Callable[[CustomerRef], Any]
+Redactor = Callable[[CustomerRef], int]
+ShopEraser = Callable[[str, "int | None", "int | None"], int]
+
+EXPORTERS: dict[str, Exporter] = {}
+REDACTORS: dict[str, Redactor] = {}
+SHOP_ERASERS: dict[str, ShopEraser] = {}
+
+
+def exporter(name: str) -> Callable[[Exporter], Exporter]:
+    """Register a section of the customer data export."""
+    return lambda fn: EXPORTERS.setdefault(name, fn)
+
+
+def redactor(name: str) -> Callable[[Redactor], Redactor]:
+    """Register a customer redaction step; returns how many rows it changed."""
+    return lambda fn: REDACTORS.setdefault(name, fn)
+
+
+def shop_eraser(name: str) -> Callable[[ShopEraser], ShopEraser]:
+    """Register a shop erasure step `(shop_domain, shop_id, current_job_id) -> rows deleted`."""
+    return lambda fn: SHOP_ERASERS.setdefault(name, fn)
+
+
+# -- the topics ---------------------------------------------------------------------------
+
+
+@topic("customers/data_request")
+def customers_data_request(event: WebhookEvent) -> None:
+    """Export what Sidecard holds about the customer into a `compliance.data_request` event."""
+    ref = customer_ref(event)
+    if ref is None:
+        return
+    request_id = (event.body.get("data_request") or {}).get("id")
+    if request_id is not None and _already_exported(ref, request_id):
+        return
+    export = {
+        "shop_domain": ref.shop.domain,
+        "customer_id": ref.customer_id,
+        "orders_requested": ref.order_ids,
+        "data_request_id": request_id,
+        "generated_at": utcnow().isoformat(),
+    }
+    for section, fn in EXPORTERS.items():
+        export[section] = fn(ref)
+    counts = {section: len(export[section]) for section in EXPORTERS
+              if isinstance(export[section], list)}
+    db.session.add(AuditEvent(
+        shop_id=ref.shop.id, event="compliance.data_request", status="exported",
+        customer_id=ref.customer_id,
+        summary=f"Customer data request {request_id}: "
+                + ", ".join(f"{n} {section.replace('_', ' ')}" for section, n in counts.items()),
+        detail=export))
+    log.info("data request %s for customer %s of %s exported", request_id, ref.customer_id,
+             ref.shop.domain)
+
+
+@topic("customers/redact")
+def customers_redact(event: WebhookEvent) -> None:
+    """Delete cached data and anonymise audit rows of the customer and the listed orders."""
+    ref = customer_ref(event)
+    if ref is None:
+        return
+    ref.personal_values |= _known_personal_values(ref)
+    changed = {name: fn(ref) for name, fn in REDACTORS.items()}
+    db.session.add(AuditEvent(
+        shop_id=ref.shop.id, event="compliance.customer_redacted", status="done",
+        customer_id=ref.customer_id,
+        summary=f"Customer {ref.customer_id} redacted ({len(ref.order_ids)} order(s)).",
+        detail={"orders_redacted": ref.order_ids, "changed": changed}))
+    log.info("customer %s of %s redacted: %s", ref.customer_id, ref.shop.domain, changed)
+
+
+@topic("shop/redact")
+def shop_redact(event: WebhookEvent) -> None:
+    """Delete everything Sidecard holds about the shop (48 h after uninstall)."""
+    shop = find_shop(event.shop_domain)
+    if shop is not None and shop.uninstalled_at is None:
+        # Reinstalled since the uninstall that scheduled this: the merchant is back.
+        log.warning("shop/redact %s for installed shop %s; ignored", event.webhook_id,
+                    shop.domain)
+        return
+    shop_id = shop.id if shop is not None else None
+    deleted = {name: fn(event.shop_domain, shop_id, event.job_id)
+               for name, fn in SHOP_ERASERS.items()}
+    if shop is not None:
+        db.session.delete(shop)
+    log.info("shop %s redacted: %s", event.shop_domain, deleted)
+
+
+def customer_ref(event: WebhookEvent) -> CustomerRef | None:
+    """The customer of a compliance payload, or None when the shop is unknown."""
+    shop = find_shop(event.shop_domain)
+    if shop is None:
+        log.info("%s %s for unknown shop %s; nothing held", event.topic, event.webhook_id,
+                 event.shop_domain)
+        return None
+    customer = event.body.get("customer") or {}
+    orders = event.body.get("orders_requested") or event.body.get("orders_to_redact") or []
+    ref = CustomerRef(
+        shop=shop,
+        customer_id=str(customer["id"]) if customer.get("id") is not None else None,
+        order_ids=[str(o) for o in orders if o is not None],
+        email=customer.get("email") or None,
+        phone=customer.get("phone") or None,
+    )
+    ref.personal_values = {v for v in (ref.email, ref.phone) if v}
+    return ref
+
+
+def _already_exported(ref: CustomerRef, request_id: Any) -> bool:
+    events = db.session.scalars(db.select(AuditEvent).where(
+        AuditEvent.shop_id == ref.shop.id, AuditEvent.event == "compliance.data_request",
+        AuditEvent.customer_id == ref.customer_id))
+    return any((e.detail or {}).get("data_request_id") == request_id for e in events)
+
+
+# -- what is held: audit events and cached cards --------------------------------------------
+
+
+def matching_audit_events(ref: CustomerRef) -> list[AuditEvent]:
+    """Audit rows about the customer or one of the listed orders."""
+    conditions = []
+    if ref.customer_ids:
+        conditions.append(AuditEvent.customer_id.in_(ref.customer_ids))
+    if ref.order_ids:
+        conditions.append(AuditEvent.order_id.in_(ref.order_id_forms))
+    if not conditions:
+        return []
+    return list(db.session.scalars(db.select(AuditEvent).where(
+        AuditEvent.shop_id == ref.shop.id, db.or_(*conditions)).order_by(AuditEvent.id)))
+
+
+def matching_cache_rows(ref: CustomerRef) -> list[CustomerCache]:
+    """Cached card data about the customer or one of the listed orders."""
+    conditions = []
+    if ref.customer_ids:
+        conditions.append(CustomerCache.customer_id.in_(ref.customer_ids))
+    if ref.order_ids:
+        conditions.append(CustomerCache.cache_key.in_(ref.order_cache_keys))
+    if not conditions:
+        return []
+    return list(db.session.scalars(db.select(CustomerCache).where(
+        CustomerCache.shop_id == ref.shop.id, db.or_(*conditions)).order_by(CustomerCache.id)))
+
+
+@exporter("audit_events")
+def export_audit_events(ref: CustomerRef) -> list[dict[str, Any]]:
+    """The customer's audit trail (earlier compliance exports left out)."""
+    return [{
+        "id": e.id, "created_at": e.created_at.isoformat() if e.created_at else None,
+        "event": e.event, "action": e.action, "order_id": e.order_id,
+        "customer_id": e.customer_id, "status": e.status, "summary": e.summary,
+        "detail": e.detail,
+    } for e in matching_audit_events(ref) if not e.event.startswith("compliance.")]
+
+
+@exporter("cached_data")
+def export_cached_data(ref: CustomerRef) -> list[dict[str, Any]]:
+    """Shopify data cached for the card."""
+    return [{"cache_key": row.cache_key, "customer_id": row.customer_id,
+             "fetched_at": row.fetched_at.isoformat() if row.fetched_at else None,
+             "data": row.payload} for row in matching_cache_rows(ref)]
+
+
+@redactor("cached_data")
+def redact_cached_data(ref: CustomerRef) -> int:
+    """Delete the cached card data."""
+    rows = matching_cache_rows(ref)
+    for row in rows:
+        db.session.delete(row)
+    return len(rows)
+
+
+@redactor("audit_events")
+def redact_audit_events(ref: CustomerRef) -> int:
+    """Anonymise the customer in audit rows; agent data and amounts stay."""
+    events = matching_audit_events(ref)
+    for event in events:
+        if event.event == "compliance.data_request":
+            event.detail = {"data_request_id": (event.detail or {}).get("data_request_id"),
+                            "redacted": True}
+        else:
+            event.detail = scrub(event.detail or {}, ref.personal_values)
+        event.summary = scrub(event.summary, ref.personal_values)
+    return len(events)
+
+
+@redactor("queued_jobs")
+def redact_queued_jobs(ref: CustomerRef) -> int:
+    """Anonymise the customer in payloads of the shop's queued jobs (notes not yet sent)."""
+    jobs = db.session.scalars(db.select(Job).where(Job.shop_domain == ref.shop.domain,
+                                                   Job.status == "queued"))
+    changed = 0
+    for job in jobs:
+        scrubbed = scrub(job.payload, ref.personal_values)
+        if scrubbed != job.payload:
+            job.payload = scrubbed
+            changed += 1
+    return changed
+
+
+def _known_personal_values(ref: CustomerRef) -> set[str]:
+    """Names of the customer found in cached cards and audit details, to redact in text."""
+    names: set[str] = set()
+    ids = set(ref.customer_ids)
+    email = (ref.email or "").lower()
+
+    def visit(value: Any, *, about_customer: bool = False) -> None:
+        if isinstance(value, list):
+            for item in value:
+                visit(item, about_customer=about_customer)
+        elif isinstance(value, dict):
+            is_customer = about_customer or str(value.get("id")) in ids or (
+                email and str(value.get("email") or "").lower() == email)
+            if is_customer:
+                names.update(str(value[k]) for k in NAME_KEYS if value.get(k))
+                first = value.get("first_name") or value.get("firstName")
+                last = value.get("last_name") or value.get("lastName")
+                if first and last:
+                    names.add(f"{first} {last}")
+            for key, item in value.items():
+                if key not in AGENT_KEYS:
+                    visit(item, about_customer=key in CUSTOMER_KEYS)
+
+    for row in matching_cache_rows(ref):
+        visit(row.payload)
+    for event in matching_audit_events(ref):
+        visit(event.detail)
+    return {n for n in names if len(n.strip()) >= 2}
+
+
+def scrub(value: Any, personal_values: Iterable[str]) -> Any:
+    """A copy of `value` with the customer's data replaced by "[redacted]".
+
+    Customer and address subtrees are redacted whole (ids kept), every string loses the known
+    personal values, and agent subtrees are left as they are.
+    """
+    needles = sorted({v for v in personal_values if v and len(v) >= 2}, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE) \
+        if needles else None
+
+    def walk(item: Any, *, whole: bool = False) -> Any:
+        if isinstance(item, str):
+            if whole:
+                return REDACTED if item else item
+            return pattern.sub(REDACTED, item) if pattern else item
+        if isinstance(item, list):
+            return [walk(v, whole=whole) for v in item]
+        if isinstance(item, dict):
+            out = {}
+            for key, sub in item.items():
+                if key in AGENT_KEYS and not whole:
+                    out[key] = sub
+                elif whole and key == "id":
+                    out[key] = sub
+                else:
+                    out[key] = walk(sub, whole=whole or key in CUSTOMER_KEYS
+                                    or key in ADDRESS_KEYS)
+            return out
+        return item
+
+    return walk(value)
+
+
+# -- shop erasure -------------------------------------------------------------------------
+
+
+@shop_eraser("customer_cache")
+def erase_cache(shop_domain: str, shop_id: int | None, job_id: int | None) -> int:
+    """Delete the shop's cached card data."""
+    if shop_id is None:
+        return 0
+    return db.session.execute(db.delete(CustomerCache)
+                              .where(CustomerCache.shop_id == shop_id)).rowcount
+
+
+@shop_eraser("audit_events")
+def erase_audit(shop_domain: str, shop_id: int | None, job_id: int | None) -> int:
+    """Delete the shop's audit trail."""
+    if shop_id is None:
+        return 0
+    return db.session.execute(db.delete(AuditEvent)
+                              .where(AuditEvent.shop_id == shop_id)).rowcount
+
+
+@shop_eraser("jobs")
+def erase_jobs(shop_domain: str, shop_id: int | None, job_id: int | None) -> int:
+    """Delete the shop's jobs, except the one running this erasure."""
+    return db.session.execute(
+        db.delete(Job).where(Job.shop_domain == shop_domain, Job.id != (job_id or -1))
+        .execution_options(synchronize_session=False)).rowcount
+
+
+@shop_eraser("webhook_deliveries")
+def erase_deliveries(shop_domain: str, shop_id: int | None, job_id: int | None) -> int:
+    """Delete the shop's webhook delivery records."""
+    return db.session.execute(db.delete(WebhookDelivery)
+                              .where(WebhookDelivery.shop_domain == shop_domain)).rowcount
+
+
+@shop_eraser("oauth_states")
+def erase_oauth_states(shop_domain: str, shop_id: int | None, job_id: int | None) -> int:
+    """Delete the shop's pending install nonces."""
+    return db.session.execute(db.delete(OAuthState)
+                              .where(OAuthState.shop_domain == shop_domain)).rowcount
