@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -257,11 +258,14 @@ def _spend_jti(connection: HelpdeskConnection, jti: str, expires_at: datetime) -
         raise _refuse("reused", "launch token already used", connection.public_id) from exc
 
 
-def verify_launch_token(token: str) -> LaunchContext:
+def verify_launch_token(token: str, *, kind: str | None = None) -> LaunchContext:
     """Verify a launch token, spend its `jti`, and say who launched what.
 
+    With `kind`, a token of another helpdesk kind's connection is refused before its `jti`
+    is spent (the card at /cards/zendesk only takes Zendesk connections' tokens).
+
     :raises AuthenticationError: bad, expired, reused, mis-addressed or ill-formed token,
-        unknown or disabled connection (401 `unauthorized`).
+        unknown or disabled connection, or another kind (401 `unauthorized`).
     :raises ShopNotInstalledError: the connection's shop is not installed (401
         `shop_not_installed`).
     """
@@ -298,6 +302,9 @@ def verify_launch_token(token: str) -> LaunchContext:
         customer = parse_customer(claims.get("customer"))
     except ClaimError as exc:
         raise _refuse("bad_claim", f"launch token {exc}", connection.public_id) from exc
+    if kind is not None and connection.kind != kind:
+        raise _refuse("wrong_kind", f"this launch token is for a {connection.kind} connection",
+                      connection.public_id)
     shop = ensure_usable(connection)
     expires_at = datetime.fromtimestamp(expires + CLOCK_LEEWAY_SECONDS, UTC)
     _spend_jti(connection, jti, expires_at)
@@ -305,6 +312,24 @@ def verify_launch_token(token: str) -> LaunchContext:
     return LaunchContext(connection=connection, shop=shop, agent=agent,
                          identity=IDENTITY_ASSERTED, conversation=conversation,
                          customer=customer, jti=jti, expires_at=expires_at)
+
+
+def verify_card_launch(kind: str, params: Mapping[str, Any]) -> LaunchContext:
+    """Verify how a card request for `/cards/{kind}` was launched.
+
+    `params` are the request's form (POST) or query (GET) values: `launch_token` (any
+    kind), or for Zendesk the signed-URL form field `token`.
+
+    :raises AuthenticationError: neither is present, or it does not verify.
+    :raises ShopNotInstalledError: the shop is not installed.
+    """
+    launch_token = params.get("launch_token")
+    if launch_token:
+        return verify_launch_token(launch_token, kind=kind)
+    signed = params.get("token")
+    if kind == "zendesk" and signed:
+        return verify_zendesk_signed_launch(signed)
+    raise _refuse("missing", "open the card from your helpdesk (no launch token)")
 
 
 def mint_launch_token(connection: HelpdeskConnection, *, agent_id: str, email: str,

@@ -25,6 +25,7 @@ from plugin.launch import (
     IDENTITY_VERIFIED,
     authenticate_connection_secret,
     mint_launch_token,
+    verify_card_launch,
     verify_launch_token,
     verify_zendesk_signed_launch,
 )
@@ -306,3 +307,54 @@ def test_zendesk_signed_jti_is_single_use(signed_connection):
     with pytest.raises(AuthenticationError) as caught:
         verify_zendesk_signed_launch(token, signed_connection)
     assert caught.value.extra["reason"] == "reused"
+
+
+@pytest.mark.postgres_only
+def test_concurrent_uses_of_one_token_let_exactly_one_through(app, connection):
+    """Two workers racing on the same token: the database lets exactly one win."""
+    import threading
+
+    token = launch_token(connection)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def use() -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                verify_launch_token(token)
+                outcomes.append("ok")
+            except AuthenticationError as exc:
+                outcomes.append(exc.extra["reason"])
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=use) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["ok", "reused"]
+
+
+def test_kind_mismatch_is_refused_before_the_jti_is_spent(connection):
+    """With kind=..., another kind's token is refused and stays unspent."""
+    token = launch_token(connection)
+    with pytest.raises(AuthenticationError) as caught:
+        verify_launch_token(token, kind="kustomer")
+    assert caught.value.extra["reason"] == "wrong_kind"
+    assert verify_launch_token(token, kind="zendesk").kind == "zendesk"
+
+
+def test_card_launch_takes_a_launch_token_or_a_zendesk_signed_token(app):
+    """verify_card_launch accepts `launch_token`, or Zendesk's `token`, else refuses."""
+    signed = make_connection(zendesk_public_key=rsa_keypair()[1],
+                             zendesk_installation_id="42")
+    assert verify_card_launch("zendesk", {"launch_token": launch_token(signed)}).identity == (
+        IDENTITY_ASSERTED)
+    assert verify_card_launch("zendesk", {"token": zendesk_signed_token()}).identity == (
+        IDENTITY_VERIFIED)
+    for kind, params in [("zendesk", {}), ("kustomer", {"token": zendesk_signed_token()})]:
+        with pytest.raises(AuthenticationError) as caught:
+            verify_card_launch(kind, params)
+        assert caught.value.extra["reason"] == "missing"

@@ -9,14 +9,12 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from plugin.exceptions import AuthenticationError, PermissionDeniedError
+from plugin.helpdesks.base import CONNECTION_HEADER
 from plugin.launch import authenticate_connection_secret
 from plugin.models.helpdesk import HelpdeskConnection
 from plugin.sessions import AgentSession, decode_session
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# Server-to-server helpdesk calls name their connection in this header (or `?connection=`).
-CONNECTION_HEADER = "X-Sidecard-Connection"
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:

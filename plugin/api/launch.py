@@ -57,9 +57,7 @@ def zendesk_launch():
     if not isinstance(token, str) or not token:
         raise AuthenticationError("send the launch token as Authorization: Bearer",
                                   reason="missing")
-    ctx = verify_launch_token(token)
-    if ctx.connection.kind != "zendesk":
-        raise AuthenticationError("this relay is for Zendesk connections", reason="wrong_kind")
+    ctx = verify_launch_token(token, kind="zendesk")
     return _relay_answer(ctx.connection, agent_id=ctx.agent.id, email=ctx.agent.email,
                          name=ctx.agent.name, conversation=ctx.conversation,
                          customer=ctx.customer)

@@ -131,8 +131,9 @@ def find_customers(shop: Shop, *, email: str | None = None, phone: str | None = 
 
     Returns `{"customers": [...], "merged", "matched_order_id", "match_count"}`; each
     customer carries `matched_by` and `recent_orders`. `merged` is true when the requester's
-    email and phone each found exactly one account and they differ: the same person with two
-    accounts, whose card shows both. At most one Shopify request; none when cached.
+    email and phone each found exactly one account, they differ and their names agree: the
+    same person with two accounts, whose card shows both (see `same_person`). At most one
+    Shopify request; none when cached.
     `fresh_only=False` accepts an older mapping (up to `CARD_MATCH_TTL_SECONDS`) when the
     caller needs only the ids.
 
@@ -167,7 +168,7 @@ def _search_variables(plan: SearchPlan) -> dict[str, Any]:
         variables.update(byPhone=True, phoneQuery=phone_query(plan.phone))
     if plan.name:
         variables.update(byName=True, nameQuery=name_query(plan.name),
-                         first=NAME_SEARCH_FIRST)
+                         nameFirst=NAME_SEARCH_FIRST)
     if plan.order_number:
         variables.update(byOrder=True, orderQuery=order_name_query(plan.order_number))
     return variables
@@ -216,9 +217,27 @@ def _search_result(shop: Shop, plan: SearchPlan, data: Mapping[str, Any], *,
     email_ids = {c for c in by_email if c}
     phone_ids = {c for c in by_phone if c}
     merged = (requester and len(email_ids) == 1 and len(phone_ids) == 1
-              and email_ids != phone_ids and len(customers) == 2)
+              and email_ids != phone_ids and len(customers) == 2
+              and same_person(customers[0], customers[1]))
     return {"customers": customers, "merged": merged, "matched_order_id": matched_order_id,
             "match_count": len(customers)}
+
+
+def _name_key(customer: Mapping[str, Any]) -> tuple[str, str] | None:
+    first = (customer.get("first_name") or "").strip().lower()
+    last = (customer.get("last_name") or "").strip().lower()
+    return (first, last) if first or last else None
+
+
+def same_person(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two accounts (one found by the requester's email, one by their phone) may be
+    merged: their names agree, or one has no name to disagree with.
+
+    A phone shared by a family, or mistyped, must not put a stranger's orders on the card;
+    then the agent picks instead.
+    """
+    key_a, key_b = _name_key(a), _name_key(b)
+    return key_a is None or key_b is None or key_a == key_b
 
 
 # ---------------------------------------------------------------------------------------

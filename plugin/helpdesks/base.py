@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 # A helpdesk account label: subdomain-like, lower-case.
 SUBDOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# Server-to-server helpdesk calls (Gorgias integration, Kustomer command) name their
+# connection in this header (or `?connection=`) and send its secret as a bearer token.
+CONNECTION_HEADER = "X-Sidecard-Connection"
 # Hosts allowed over plain http in `frame-ancestors` (local development only).
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from plugin.helpdesks import register
-from plugin.helpdesks.base import HelpdeskAdapter
+from plugin.helpdesks.base import CONNECTION_HEADER, HelpdeskAdapter
 
-# Headers the Gorgias HTTP integration sends on every call to Sidecard (configured in
-# Gorgias, server to server): which connection, and its signing secret as a bearer token.
-CONNECTION_HEADER = "X-Sidecard-Connection"
+__all__ = ["CONNECTION_HEADER", "WIDGET_PATH", "GorgiasAdapter"]
+
+# The Gorgias HTTP integration calls this (server to server) with CONNECTION_HEADER and
+# `Authorization: Bearer <signing secret>`, both configured in Gorgias; the card helper
+# serves it behind `plugin.api.auth.require_integration("gorgias")`.
 WIDGET_PATH = "/api/v1/gorgias/widget"
 
 

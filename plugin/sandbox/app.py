@@ -24,10 +24,12 @@ from werkzeug.wrappers import Request, Response
 from plugin.sandbox.executor import run_graphql
 from plugin.sandbox.oauth import OAuthError, authorize_redirect, token_endpoint
 from plugin.sandbox.schema import load_schema
-from plugin.sandbox.store import SandboxStore
+from plugin.sandbox.store import Fault, SandboxStore
 
 SHOP_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
-INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+INVALID_TOKEN = (
+    "[API] Invalid API key or access token (unrecognized login or wrong password)"  # noqa: S105
+)
 DEFAULT_TIMEOUT_SLEEP = 20.0
 
 FAULT_RESPONSES = {
@@ -105,7 +107,7 @@ class SandboxApp:
 
     def access_token(self, request: Request, shop: str, values: dict[str, Any]) -> Response:
         """Grant tokens (JSON or form body)."""
-        failed = self._apply_faults(shop, "oauth")
+        failed, _ = self._apply_faults(shop, "oauth")
         if failed is not None:
             return failed
         params: dict[str, Any]
@@ -123,8 +125,7 @@ class SandboxApp:
         """Admin GraphQL with auth, fault switches, throttling and cost."""
         if values.get("version") != self.store.api_version:
             raise NotFound()
-        throttle = self.store.faults and self._pending_throttle(shop)
-        failed = self._apply_faults(shop, "graphql")
+        failed, fault = self._apply_faults(shop, "graphql")
         if failed is not None:
             return failed
         token = request.headers.get("X-Shopify-Access-Token")
@@ -133,26 +134,23 @@ class SandboxApp:
         payload = self._graphql_payload(request)
         if payload is None:
             return _json({"errors": {"query": "Required parameter missing or invalid"}}, 400)
-        body = run_graphql(self.store, shop, payload, force_throttle=bool(throttle))
+        throttle = fault is not None and fault.kind == "throttle"
+        body = run_graphql(self.store, shop, payload, force_throttle=throttle)
         return _json(body, headers={"X-Shopify-API-Version": self.store.api_version})
 
-    def _pending_throttle(self, shop: str) -> bool:
-        return any(f.kind == "throttle" and f.target == "graphql" and f.shop in (None, shop)
-                   for f in self.store.faults)
-
-    def _apply_faults(self, shop: str, target: str) -> Response | None:
-        """Sleep for latency/timeout faults; the failure response to send, if one applies."""
+    def _apply_faults(self, shop: str, target: str) -> tuple[Response | None, Fault | None]:
+        """Sleep for latency/timeout faults; (the failure response to send, the fault taken)."""
         delay, fault = self.store.take_faults(shop, target)
         if fault is not None and fault.kind == "timeout":
             delay += fault.seconds if fault.seconds is not None else DEFAULT_TIMEOUT_SLEEP
         if delay:
             time.sleep(delay)
         if fault is None or fault.kind not in FAULT_RESPONSES:
-            return None
+            return None, fault
         status, body = FAULT_RESPONSES[fault.kind]
         headers = ({"Retry-After": str(fault.seconds if fault.seconds is not None else 1.0)}
                    if fault.kind in {"http_429", "http_503"} else {})
-        return _json(body, status, headers)
+        return _json(body, status, headers), fault
 
     @staticmethod
     def _graphql_payload(request: Request) -> dict[str, Any] | None:

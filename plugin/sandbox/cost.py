@@ -18,6 +18,7 @@ from graphql import (
     is_list_type,
 )
 from graphql.language import (
+    BooleanValueNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -42,7 +43,7 @@ def _kind(type_name: str) -> str:
 
 
 def _int_arg(field: FieldNode, name: str, variables: dict[str, Any]) -> int | None:
-    for arg in field.arguments:
+    for arg in field.arguments or ():
         if arg.name.value != name:
             continue
         if isinstance(arg.value, IntValueNode):
@@ -53,15 +54,35 @@ def _int_arg(field: FieldNode, name: str, variables: dict[str, Any]) -> int | No
     return None
 
 
+def _included(node: Any, variables: dict[str, Any]) -> bool:
+    """Honour @include(if:) and @skip(if:), as execution will."""
+    for directive in node.directives or ():
+        name = directive.name.value
+        if name not in {"include", "skip"}:
+            continue
+        value: Any = None
+        for arg in directive.arguments or ():
+            if arg.name.value == "if":
+                value = (variables.get(arg.value.name.value)
+                         if isinstance(arg.value, VariableNode)
+                         else getattr(arg.value, "value", None))
+        if (name == "include" and value is False) or (name == "skip" and value is True):
+            return False
+    return True
+
+
 def requested_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,
                    fragments: dict[str, FragmentDefinitionNode],
                    variables: dict[str, Any]) -> int:
     """The cost Shopify would reserve before running `operation`."""
     values = dict(variables)
-    for definition in operation.variable_definitions:
+    for definition in operation.variable_definitions or ():
         name = definition.variable.name.value
-        if name not in values and isinstance(definition.default_value, IntValueNode):
-            values[name] = int(definition.default_value.value)
+        default = definition.default_value
+        if name not in values and isinstance(default, IntValueNode):
+            values[name] = int(default.value)
+        elif name not in values and isinstance(default, BooleanValueNode):
+            values[name] = default.value
     root = (schema.mutation_type if operation.operation.value == "mutation"
             else schema.query_type)
     return _selection_cost(schema, root, operation.selection_set, fragments, values,
@@ -75,6 +96,8 @@ def _selection_cost(schema: GraphQLSchema, parent: Any, selection_set: Selection
         return 0
     total = 0
     for selection in selection_set.selections:
+        if not _included(selection, variables):
+            continue
         if isinstance(selection, FragmentSpreadNode):
             fragment = fragments.get(selection.name.value)
             if fragment is not None:

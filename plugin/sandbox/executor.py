@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     GraphQLError,
     GraphQLResolveInfo,
-    GraphQLSchema,
     execute,
     get_nullable_type,
     is_enum_type,
@@ -114,23 +115,28 @@ def _cost(requested: int, actual: int | None, available: float) -> dict[str, Any
                                "restoreRate": RESTORE_RATE}}
 
 
-def run_graphql(store: SandboxStore, shop: str, payload: Mapping[str, Any], *,
-                force_throttle: bool = False, schema: GraphQLSchema | None = None
-                ) -> dict[str, Any]:
-    """The JSON body Shopify would answer (HTTP 200) to one GraphQL request."""
-    schema = schema or load_schema()
-    query = payload.get("query")
-    variables = payload.get("variables") or {}
-    operation_name = payload.get("operationName") or None
+@lru_cache(maxsize=512)
+def checked_document(query: str) -> tuple[DocumentNode | None, tuple[dict[str, Any], ...]]:
+    """Parse and validate a document once per distinct text (ASTs are never mutated)."""
     try:
         document = parse(query)
     except GraphQLSyntaxError as exc:
         error = dict(exc.formatted)
         error["extensions"] = {"code": "parseError"}
-        return {"errors": [error]}
-    errors = validation_errors(schema, document)
-    if errors:
-        return {"errors": [_format(e) for e in errors]}
+        return None, (error,)
+    errors = validation_errors(load_schema(), document)
+    return document, tuple(_format(e) for e in errors)
+
+
+def run_graphql(store: SandboxStore, shop: str, payload: Mapping[str, Any], *,
+                force_throttle: bool = False) -> dict[str, Any]:
+    """The JSON body Shopify would answer (HTTP 200) to one GraphQL request."""
+    schema = load_schema()
+    variables = payload.get("variables") or {}
+    operation_name = payload.get("operationName") or None
+    document, errors = checked_document(str(payload.get("query")))
+    if document is None or errors:
+        return {"errors": [dict(e) for e in errors]}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     fragments = {d.name.value: d for d in document.definitions
                  if isinstance(d, FragmentDefinitionNode)}

@@ -1,4 +1,4 @@
-"""The sandbox store's records (plain dataclasses) and the order arithmetic Shopify derives from them.
+"""The sandbox store's records (plain dataclasses) and the order arithmetic Shopify derives.
 
 Amounts are `Decimal` in the order's presentment currency; `Order.rate` converts to the shop
 currency. Everything Shopify computes (statuses, current totals, refundable amounts) is derived
@@ -392,7 +392,7 @@ class Order:
         return max(ZERO, self.shipping_total - self.refunded_shipping)
 
     def shipping_tax_for(self, amount: Decimal) -> Decimal:
-        """Tax that goes with refunding `amount` of shipping (proportional; rest on the last cent)."""
+        """Tax that goes with refunding `amount` of shipping (proportional; the rest at the end)."""
         if self.shipping_total <= 0:
             return ZERO
         if amount >= self.refundable_shipping:

@@ -16,10 +16,10 @@ import jwt
 
 from plugin.sandbox.store import REFRESH_TOKEN_TTL, SandboxStore
 
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
-OFFLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"
-ONLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:online-access-token"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 (URNs)
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"  # noqa: S105
+OFFLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:offline-access-token"  # noqa: S105
+ONLINE_TOKEN_TYPE = "urn:shopify:params:oauth:token-type:online-access-token"  # noqa: S105
 CODE_TTL = 600
 ID_TOKEN_LEEWAY = 10
 
@@ -36,7 +36,7 @@ class OAuthError(Exception):
 
 
 def sign_query(params: Mapping[str, Any] | list[tuple[str, Any]], secret: str) -> str:
-    """Hex HMAC-SHA256 of the sorted `key=value` pairs (hmac/signature excluded), as Shopify signs."""
+    """Hex HMAC-SHA256 of the sorted `key=value` pairs (hmac/signature excluded), like Shopify."""
     pairs = params.items() if isinstance(params, Mapping) else params
     message = "&".join(f"{k}={v}" for k, v in sorted(
         (k, v) for k, v in pairs if k not in {"hmac", "signature"}))

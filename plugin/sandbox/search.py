@@ -32,14 +32,18 @@ class Term:
 
 def tokenize(query: str) -> list[str]:
     """Split on whitespace outside quotes; parentheses are dropped."""
-    tokens, buf, quote = [], [], None
+    tokens, buf, quote, escaped = [], [], None, False
     for char in query:
         if quote:
             buf.append(char)
-            if char == quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
                 quote = None
-        elif char in "\"'":
-            quote = char
+        elif char in "\"'" and (not buf or buf[-1] in ":<>="):
+            quote = char  # quotes open a value only at its start (O'Brien stays a word)
             buf.append(char)
         elif char.isspace() or char in "()":
             if buf:
@@ -53,8 +57,9 @@ def tokenize(query: str) -> list[str]:
 
 
 def _unquote(text: str) -> tuple[str, bool]:
+    """Strip quotes and undo backslash escapes (`\\"` and `\\\\`) inside them."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return text[1:-1], True
+        return re.sub(r"\\(.)", r"\1", text[1:-1]), True
     return text, False
 
 
@@ -62,26 +67,26 @@ def parse(query: str | None) -> list[list[Term]]:
     """Groups of terms: the groups are OR-ed, the terms of a group AND-ed."""
     groups: list[list[Term]] = [[]]
     negate_next = False
-    for token in tokenize(query or ""):
-        if token == "OR":
+    for word in tokenize(query or ""):
+        if word == "OR":
             groups.append([])
             continue
-        if token == "AND":
+        if word == "AND":
             continue
-        if token == "NOT":
+        if word == "NOT":
             negate_next = True
             continue
         negate = negate_next
         negate_next = False
-        if token.startswith("-") and len(token) > 1:
-            negate, token = True, token[1:]
-        match = re.match(r"^([A-Za-z_][\w.]*):(>=|<=|>|<)?(.*)$", token)
+        if word.startswith("-") and len(word) > 1:
+            negate, word = True, word[1:]
+        match = re.match(r"^([A-Za-z_][\w.]*):(>=|<=|>|<)?(.*)$", word)
         if match:
             value, quoted = _unquote(match.group(3))
             groups[-1].append(Term(field=match.group(1).lower(), value=value,
                                    op=match.group(2) or ":", quoted=quoted, negate=negate))
         else:
-            value, quoted = _unquote(token)
+            value, quoted = _unquote(word)
             groups[-1].append(Term(field=None, value=value, quoted=quoted, negate=negate))
     return [g for g in groups if g]
 

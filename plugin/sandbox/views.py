@@ -185,6 +185,12 @@ class ShopView:
                                 "moneyWithCurrencyInEmailsFormat":
                                     f"${{{{amount}}}} {shop.currency}"}
         self.shipsToCountries = [shop.country_code]
+        self.shopAddress = {"id": gid("ShopAddress", shop.id), "company": shop.name,
+                            "countryCodeV2": shop.country_code,
+                            "country": COUNTRIES.get(shop.country_code, shop.country_code),
+                            "coordinatesValidated": False, "address1": None, "city": None,
+                            "formatted": lambda info, **kw: [
+                                shop.name, COUNTRIES.get(shop.country_code, shop.country_code)]}
 
 
 # -- addresses, customers -------------------------------------------------------------------
@@ -484,7 +490,8 @@ class TransactionView:
         self.kind = txn.kind
         self.status = txn.status
         self.gateway = txn.gateway
-        self.formattedGateway = GATEWAY_NAMES.get(txn.gateway, txn.gateway.replace("_", " ").title())
+        self.formattedGateway = GATEWAY_NAMES.get(txn.gateway,
+                                                  txn.gateway.replace("_", " ").title())
         self.amountSet = bag(order, txn.amount)
         self.createdAt = self.processedAt = iso(txn.created_at)
         self.test = txn.test

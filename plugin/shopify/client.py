@@ -3,9 +3,10 @@
 Per call: POST `{SHOPIFY_ADMIN_URL}/admin/api/{version}/graphql.json` with the named document
 from `operations/`, on the app's pooled httpx client, with explicit timeouts.
 
-- Pacing: a per-shop, in-process estimate of Shopify's leaky bucket (from every response's
-  `extensions.cost.throttleStatus`); when an operation's last requested cost exceeds what the
-  estimate says is available, wait `(cost − available) / restoreRate` first (capped).
+- Pacing: a per-shop estimate of Shopify's leaky bucket shared by the app's clients (from
+  every response's `extensions.cost.throttleStatus`); when an operation's last requested
+  cost exceeds what the estimate says is available, wait `(cost − available) / restoreRate`
+  first (capped).
 - THROTTLED in a 200 body (nothing ran): wait `(requested − available) / restoreRate`, retry.
 - HTTP 429 (nothing ran): wait `Retry-After`, retry.
 - 5xx, timeouts and connection drops after the request may have reached Shopify: retried with
@@ -96,17 +97,39 @@ class _Bucket:
         return min(self.maximum, self.available + max(0.0, now - self.at) * self.restore_rate)
 
 
-# Process-wide: every client of a shop (threads, requests) shares one bucket estimate.
-_buckets: dict[str, _Bucket] = {}
-_known_costs: dict[str, int] = {}
-_buckets_lock = threading.Lock()
+class RateState:
+    """Bucket estimates per shop and last requested cost per operation, shared by clients.
+
+    One per app (`rate_state()`), so every request and worker thread of the process paces
+    against the same estimate, while separate apps (tests) never see each other's.
+    """
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, _Bucket] = {}
+        self.known_costs: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self.lock:
+            self.buckets.clear()
+            self.known_costs.clear()
+
+
+# For clients built outside an app (scripts, tests).
+_default_state = RateState()
+RATE_STATE_KEY = "shopify_rate_state"
 
 
 def reset_rate_state() -> None:
-    """Forget every bucket estimate and known cost (tests)."""
-    with _buckets_lock:
-        _buckets.clear()
-        _known_costs.clear()
+    """Forget the default (app-less) bucket estimates and known costs (tests)."""
+    _default_state.clear()
+
+
+def rate_state() -> RateState:
+    """The current app's shared RateState (created on first use)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.extensions.setdefault(RATE_STATE_KEY, RateState())
 
 
 class ShopifyClient:
@@ -117,7 +140,8 @@ class ShopifyClient:
                  max_throttle_wait: float = 10.0, timeout: httpx.Timeout | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = random.random,
+                 rate: RateState | None = None) -> None:
         self.shop_domain = normalize_shop(shop_domain)
         self._access_token = access_token
         self.api_version = api_version
@@ -130,6 +154,7 @@ class ShopifyClient:
         self.max_retries = max(0, int(max_retries))
         self.max_throttle_wait = float(max_throttle_wait)
         self._sleep, self._clock, self._jitter = sleep, clock, jitter
+        self._rate = rate or _default_state
         self.stats = ClientStats()
 
     def __repr__(self) -> str:  # never show the token
@@ -297,9 +322,9 @@ class ShopifyClient:
 
     def _pace(self, operation_name: str) -> None:
         """Wait until the bucket estimate can pay this operation's last known cost (capped)."""
-        with _buckets_lock:
-            bucket = _buckets.get(self.shop_domain)
-            cost = _known_costs.get(operation_name)
+        with self._rate.lock:
+            bucket = self._rate.buckets.get(self.shop_domain)
+            cost = self._rate.known_costs.get(operation_name)
             if bucket is None or cost is None or bucket.restore_rate <= 0:
                 return
             now = self._clock()
@@ -327,10 +352,10 @@ class ShopifyClient:
                              restore_rate=float(status["restoreRate"]), at=self._clock())
         except (KeyError, TypeError, ValueError):
             return
-        with _buckets_lock:
-            _buckets[self.shop_domain] = bucket
+        with self._rate.lock:
+            self._rate.buckets[self.shop_domain] = bucket
             if isinstance(requested, (int, float)):
-                _known_costs[operation_name] = int(requested)
+                self._rate.known_costs[operation_name] = int(requested)
 
     def _backoff(self, attempt: int) -> float:
         """Capped exponential backoff with jitter (½ to 1× the step)."""
@@ -435,6 +460,7 @@ def client_for_shop(shop, **overrides: Any) -> ShopifyClient:
         "max_retries": int(config.get("SHOPIFY_MAX_RETRIES", 2)),
         "max_throttle_wait": float(config.get("SHOPIFY_MAX_THROTTLE_WAIT", 10.0)),
         "timeout": admin_timeout(config),
+        "rate": rate_state(),
     }
     options.update(overrides)
     return ShopifyClient(shop.domain, fresh_access_token(shop), **options)

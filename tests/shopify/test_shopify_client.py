@@ -16,7 +16,7 @@ from plugin.exceptions import (
     ShopifyTimeoutError,
     ShopifyUserError,
 )
-from plugin.shopify.client import ShopifyClient, client_for_shop
+from plugin.shopify.client import ShopifyClient, client_for_shop, rate_state
 from plugin.shopify.transport import admin_http_client
 
 GRAPHQL = "/admin/api/2026-10/graphql.json"
@@ -63,6 +63,7 @@ def test_every_call_reuses_one_pool_with_explicit_timeouts(app, shopify):
     shopify.on(GRAPHQL, graphql_response(SHOP_INFO))
     first, second = client_for_shop(shop), client_for_shop(shop)
     assert first._http is second._http is admin_http_client()
+    assert first._rate is second._rate is rate_state()  # one bucket estimate per app
     first.execute("ShopInfo")
     second.execute("ShopInfo")
     first.close()  # closing a client never closes the app's pool
