@@ -91,6 +91,8 @@ class Config:
     # Timestamps on signed Shopify query strings may be this old.
     SHOPIFY_HMAC_MAX_AGE_SECONDS = 24 * 3600
     SCOPES = "read_customers,read_orders,write_orders"
+    # Sidecard's own session tokens (the card's bearer) live this long.
+    SESSION_TTL_SECONDS = 15 * 60
     DEMO_MODE = False
     DEMO_SHOP = "sidecard-demo.myshopify.com"
 
@@ -121,7 +123,7 @@ def finalize(config: dict[str, Any], instance_dir: Path = INSTANCE_DIR) -> None:
     config["DEMO_MODE"] = demo
     if demo:
         generated = _demo_secrets(instance_dir) if not config.get("TESTING") else {
-            "SECRET_KEY": secrets.token_urlsafe(48), "SHOPIFY_API_SECRET": "demo-secret",
+            "SECRET_KEY": secrets.token_urlsafe(48), "SHOPIFY_API_SECRET": "shpss_demo_secret_for_tests_only_0123456789",
             "ENCRYPTION_KEY": Fernet.generate_key().decode(),
         }
         config["SHOPIFY_API_KEY"] = key or "sidecard-demo"

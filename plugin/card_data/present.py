@@ -280,7 +280,8 @@ def order_row_vm(node: Mapping[str, Any], shop_domain: str,
     payment = node.get("displayFinancialStatus")
     fulfillment = node.get("displayFulfillmentStatus")
     customer = node.get("customer") or {}
-    items = node.get("currentSubtotalLineItemsQuantity")
+    # Units ordered (not what is left after refunds): what the customer remembers buying.
+    items = node.get("subtotalLineItemsQuantity")
     return {
         "id": oid,
         "gid": node.get("id"),
@@ -356,7 +357,7 @@ def order_detail_vm(node: Mapping[str, Any], shop_domain: str) -> dict[str, Any]
                       "name": customer.get("displayName")} if customer else None),
     })
     if vm["items_count"] is None:
-        vm["items_count"] = sum(li["current_quantity"] for li in vm["line_items"])
+        vm["items_count"] = sum(li["quantity"] for li in vm["line_items"])
     vm["customer_id"] = vm["customer"]["id"] if vm["customer"] else vm["customer_id"]
     return vm
 

@@ -45,7 +45,7 @@ def _cancel(order: Mapping[str, Any]) -> str | None:
         return "The order is already cancelled."
     if status["fulfillment"] in ("fulfilled", "partially_fulfilled") or any(
             f["status"] == "success" for f in order.get("fulfillments") or []):
-        return "Items have shipped: refund them instead."
+        return "Items have shipped, so refund them instead."
     return None
 
 

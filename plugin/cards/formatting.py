@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import phonenumbers
 from flask import Flask
 
 from plugin.card_data.present import ZERO_DECIMAL_CURRENCIES, is_positive
@@ -57,9 +58,21 @@ def format_datetime(value: str | None) -> str:
     return f"{format_date(value)}, {parsed:%H:%M} UTC"
 
 
+def format_phone(value: str | None) -> str:
+    """`+14155550100` → `+1 415-555-0100` (as given when it can't be read)."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def init_app(app: Flask) -> None:
-    """Register the filters (`money`, `date`, `datetime`) and the test `positive`."""
+    """Register the filters (`money`, `date`, `datetime`, `phone`) and the test `positive`."""
     app.add_template_filter(format_money, "money")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(format_phone, "phone")
     app.add_template_test(is_positive, "positive")

@@ -24,7 +24,7 @@ from graphql.error import GraphQLSyntaxError
 from graphql.language import FragmentDefinitionNode, OperationDefinitionNode
 
 from plugin.sandbox.cost import MAX_QUERY_COST, CostMeter, requested_cost
-from plugin.sandbox.roots import MutationRoot, QueryRoot
+from plugin.sandbox.roots import IDEMPOTENT_MUTATIONS, MutationRoot, QueryRoot
 from plugin.sandbox.schema import load_schema, validation_errors
 from plugin.sandbox.store import BUCKET_SIZE, RESTORE_RATE, SandboxStore
 from plugin.sandbox.views import Context, iso
@@ -42,6 +42,10 @@ SCALAR_ZEROS: dict[str, Any] = {"Boolean": False, "Int": 0, "Float": 0.0, "Strin
 def field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     """graphql-core's default resolver, plus zero values for fields the sandbox doesn't model."""
     name = info.field_name
+    if info.parent_type is info.schema.mutation_type and name not in IDEMPOTENT_MUTATIONS and any(
+            d.name.value == "idempotent" for d in info.field_nodes[0].directives or ()):
+        raise GraphQLError(f"The @idempotent directive is not supported on {name}.",
+                           extensions={"code": "BAD_REQUEST"})
     if isinstance(source, Mapping):
         value = source.get(name, _MISSING)
     else:

@@ -43,7 +43,7 @@ def test_card_renders_customer_orders_statuses_and_tracking(client, world, launc
     assert re.search(rf'<details[^>]*data-order-url="/api/v1/orders/{world.newest.id}"[^>]*open',
                      html)
     assert "PST-1" in html  # the newest order's items are in the page
-    assert 'data-action="cancel"' in html and "What you can do" in html
+    assert 'data-action="cancel"' in html and "What can be done" in html
     assert "View customer in Shopify" in html
 
 
