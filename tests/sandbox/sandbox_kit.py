@@ -28,8 +28,9 @@ class Sandbox:
     def post(self, query: str, variables: dict[str, Any] | None = None, *,
              token: str | None = None, path: str = GRAPHQL) -> httpx.Response:
         """POST a GraphQL document; returns the raw response."""
+        token = self.token if token is None else token
         return self.http.post(path, json={"query": query, "variables": variables or {}},
-                              headers={"X-Shopify-Access-Token": token or self.token})
+                              headers={"X-Shopify-Access-Token": token})
 
     def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """POST a document that must succeed; returns `data`."""
