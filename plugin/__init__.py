@@ -54,10 +54,19 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     from plugin import api, helpdesks
 
     helpdesks.init_app(app)  # adapters, `helpdesk` CLI group, launcher pages
+    from plugin import notes
+
+    notes.init_app(app)  # `deliver_note` job, notes' compliance steps, helpdesk stand-in
     api.init_app(app)  # /api/v1
+    from plugin import permissions_cli
+
+    permissions_cli.init_app(app)  # `permissions import|export`
     from plugin import cards
 
     cards.init_app(app)  # /cards/<kind>: the order card page
+    from plugin import identity
+
+    identity.init_app(app)  # Zendesk sign-in popup, demo outbox, `agents` CLI group
 
     import plugin.models  # noqa: F401  (register every table with the metadata)
     return app

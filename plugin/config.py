@@ -32,6 +32,11 @@ CONTRACT_DEFAULTS: dict[str, str | None] = {
     "KUSTOMER_API_URL": "https://{account}.api.kustomerapp.com",
     "SMTP_URL": None,
     "MAIL_FROM": None,
+    # Agent identity (not in the contract's table): the Zendesk OAuth client behind "Sign in
+    # with Zendesk" (off while unset) and how long a verified device stays verified.
+    "ZENDESK_OAUTH_CLIENT_ID": None,
+    "ZENDESK_OAUTH_CLIENT_SECRET": None,
+    "DEVICE_CREDENTIAL_TTL_DAYS": "30",
 }
 
 # Outside demo mode these must be set; start-up stops with their names otherwise.

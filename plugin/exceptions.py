@@ -137,3 +137,82 @@ class ShopifyUserError(ShopifyError):
         body = super().to_dict()
         body["errors"] = self.errors or []
         return body
+
+
+class VerificationFailedError(ValidationError):
+    """An identity proof (one-time code, sign-in, device credential) was refused."""
+
+    code = "verification_failed"
+
+
+class ServiceUnavailableError(SidecardError):
+    """A feature is switched off or not configured on this server."""
+
+    http_status = 503
+    code = "unavailable"
+
+
+class MailDeliveryError(SidecardError):
+    """The mail server did not accept the message."""
+
+    http_status = 502
+    code = "mail_failed"
+
+
+class HelpdeskError(SidecardError):
+    """A helpdesk API (Zendesk, Gorgias, Kustomer) failed or refused a call."""
+
+    http_status = 502
+    code = "helpdesk_failed"
+
+    def __init__(self, message: str = "", *, status: int | None = None,
+                 retry_after: float | None = None, **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class HelpdeskUnavailableError(HelpdeskError):
+    """The helpdesk is down, timed out or answered 5xx; try again later.
+
+    `outcome_unknown` is True when the request may have reached the helpdesk (a read
+    timeout, a 5xx), so a retry must first look for what it may have created.
+    """
+
+    code = "helpdesk_unavailable"
+
+    def __init__(self, message: str = "", *, outcome_unknown: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.outcome_unknown = outcome_unknown
+
+
+class HelpdeskRateLimitedError(HelpdeskError):
+    """The helpdesk answered 429; `retry_after` says when to try again."""
+
+    code = "helpdesk_rate_limited"
+
+
+class HelpdeskAuthError(HelpdeskError):
+    """The helpdesk refused the connection's credentials (401/403) or none are set."""
+
+    code = "helpdesk_unauthorized"
+
+
+class HelpdeskNotFoundError(HelpdeskError):
+    """The ticket or conversation does not exist (any more) in the helpdesk."""
+
+    code = "helpdesk_not_found"
+
+
+class HelpdeskRejectedError(HelpdeskError):
+    """The helpdesk refused the request itself (400/422): sending it again cannot help."""
+
+    code = "helpdesk_rejected"
+
+
+class ActionInProgressError(SidecardError):
+    """A request with this Idempotency-Key is still running; retry shortly with the same key."""
+
+    http_status = 409
+    code = "in_progress"

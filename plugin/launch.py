@@ -81,7 +81,8 @@ class LaunchContext:
     customer: dict[str, str] = field(default_factory=dict)
     jti: str | None = None
     expires_at: datetime | None = None
-    # How the launch arrived: "launch_token" or "zendesk_signed_url".
+    # How the launch arrived: "launch_token", "zendesk_signed_url", or the host call a
+    # Sidecard-minted token came from ("gorgias_integration"; see plugin/identity/host_signed).
     source: str = "launch_token"
 
     @property
@@ -308,10 +309,18 @@ def verify_launch_token(token: str, *, kind: str | None = None) -> LaunchContext
     shop = ensure_usable(connection)
     expires_at = datetime.fromtimestamp(expires + CLOCK_LEEWAY_SECONDS, UTC)
     _spend_jti(connection, jti, expires_at)
-    log.info("launch accepted connection=%s kind=%s", connection.public_id, connection.kind)
+    identity, source = IDENTITY_ASSERTED, "launch_token"
+    from plugin.identity.host_signed import verified_source
+
+    host_source = verified_source(claims, connection_id=connection.public_id,
+                                  agent_id=agent.id, email=agent.email)
+    if host_source is not None:  # minted by Sidecard from a server-to-server host call
+        identity, source = IDENTITY_VERIFIED, host_source
+    log.info("launch accepted connection=%s kind=%s identity=%s", connection.public_id,
+             connection.kind, identity)
     return LaunchContext(connection=connection, shop=shop, agent=agent,
-                         identity=IDENTITY_ASSERTED, conversation=conversation,
-                         customer=customer, jti=jti, expires_at=expires_at)
+                         identity=identity, conversation=conversation,
+                         customer=customer, jti=jti, expires_at=expires_at, source=source)
 
 
 def verify_card_launch(kind: str, params: Mapping[str, Any]) -> LaunchContext:
@@ -334,18 +343,29 @@ def verify_card_launch(kind: str, params: Mapping[str, Any]) -> LaunchContext:
 
 def mint_launch_token(connection: HelpdeskConnection, *, agent_id: str, email: str,
                       name: str | None = None, conversation: str | None = None,
-                      customer: dict[str, str] | None = None, ttl_seconds: int = 120) -> str:
+                      customer: dict[str, str] | None = None, ttl_seconds: int = 120,
+                      verified_by: str | None = None) -> str:
     """Sign a fresh launch token for a connection (server-side launches and relays).
 
     Used where the helpdesk cannot sign itself (Kustomer commands, Gorgias links) and to
     hand a browser a one-time token after a proxied launch was verified.
+
+    `verified_by` (e.g. "gorgias_integration") marks a token minted from a server-to-server
+    host call that names the agent: the session it opens is "verified". Never pass it for
+    agent claims a browser composed (Kustomer command bodies, ZAF proxied launches).
     """
     now = int(time.time())
+    jti = secrets.token_urlsafe(16)
     claims: dict[str, Any] = {
         "iss": connection.public_id, "aud": LAUNCH_AUDIENCE, "iat": now,
         "exp": now + min(int(ttl_seconds), MAX_LAUNCH_LIFETIME_SECONDS),
-        "jti": secrets.token_urlsafe(16), "sub": agent_id, "email": email,
+        "jti": jti, "sub": agent_id, "email": email,
     }
+    if verified_by:
+        from plugin.identity.host_signed import proof_claims
+
+        claims.update(proof_claims(connection.public_id, jti, str(agent_id).strip(),
+                                   str(email).strip(), verified_by))
     if name:
         claims["name"] = name
     if conversation:

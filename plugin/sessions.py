@@ -62,6 +62,9 @@ class AgentSession:
     # Rows loaded while checking the session (not part of the token).
     connection: HelpdeskConnection = field(repr=False, compare=False)
     shop: Shop = field(repr=False, compare=False)
+    # How a verified identity was established ("zendesk_signed_url", "email_code",
+    # "zendesk_oauth", "device_credential", "gorgias_integration"); None when asserted.
+    verified_by: str | None = None
 
     @property
     def is_verified(self) -> bool:
@@ -95,22 +98,54 @@ def _issuer() -> str:
     return str(current_app.config["APP_URL"]).rstrip("/")
 
 
-def issue_session(ctx: LaunchContext) -> tuple[str, int]:
-    """Sign a session token for a verified launch; returns (token, expires_in seconds)."""
+def _sign_session(*, agent_id: str, email: str, name: str | None, identity: str,
+                  verified_by: str | None, shop_domain: str, connection: HelpdeskConnection,
+                  conversation: str | None, customer: dict[str, str]) -> tuple[str, int]:
+    """Sign the session claims with a fresh `jti` and lifetime; returns (token, ttl)."""
+    if identity not in IDENTITIES:
+        raise ValueError(f"unknown identity {identity!r}")
     ttl = session_ttl()
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": _issuer(), "aud": SESSION_AUDIENCE, "sub": ctx.agent.id,
+        "iss": _issuer(), "aud": SESSION_AUDIENCE, "sub": agent_id,
         "iat": now, "exp": now + ttl, "jti": secrets.token_urlsafe(16),
-        "shop": ctx.shop.domain, "connection": ctx.connection.public_id,
-        "kind": ctx.connection.kind, "email": ctx.agent.email, "name": ctx.agent.name,
-        "identity": ctx.identity, "conversation": ctx.conversation,
-        "customer": dict(ctx.customer),
+        "shop": shop_domain, "connection": connection.public_id,
+        "kind": connection.kind, "email": email, "name": name,
+        "identity": identity, "conversation": conversation,
+        "customer": dict(customer),
+        "verified_by": verified_by if identity == IDENTITY_VERIFIED else None,
     }
     token = jwt.encode(claims, session_key(), algorithm=SESSION_ALGORITHM)
-    log.info("session issued connection=%s identity=%s", ctx.connection.public_id,
-             ctx.identity)
+    log.info("session issued connection=%s identity=%s verified_by=%s", connection.public_id,
+             identity, claims["verified_by"] or "-")
     return token, ttl
+
+
+def issue_session(ctx: LaunchContext, *, verified_by: str | None = None) -> tuple[str, int]:
+    """Sign a session token for a verified launch; returns (token, expires_in seconds).
+
+    The identity is the launch's; `verified_by` names how it was verified (by default the
+    launch's own source, e.g. "zendesk_signed_url").
+    """
+    if ctx.identity == IDENTITY_VERIFIED and verified_by is None:
+        verified_by = ctx.source
+    return _sign_session(agent_id=ctx.agent.id, email=ctx.agent.email, name=ctx.agent.name,
+                         identity=ctx.identity, verified_by=verified_by,
+                         shop_domain=ctx.shop.domain, connection=ctx.connection,
+                         conversation=ctx.conversation, customer=ctx.customer)
+
+
+def reissue_session(session: AgentSession, *, identity: str,
+                    verified_by: str | None = None) -> tuple[str, int]:
+    """A new session token for the same agent, shop, connection and conversation.
+
+    Used once the agent proved who they are (email code, Zendesk sign-in, device
+    credential): the new token carries `identity` and `verified_by`, with a fresh lifetime.
+    """
+    return _sign_session(agent_id=session.agent_id, email=session.email, name=session.name,
+                         identity=identity, verified_by=verified_by,
+                         shop_domain=session.shop_domain, connection=session.connection,
+                         conversation=session.conversation, customer=session.customer)
 
 
 def _refuse(reason: str, message: str) -> AuthenticationError:
@@ -159,4 +194,7 @@ def decode_session(token: str) -> AgentSession:
         jti=claims["jti"],
         issued_at=datetime.fromtimestamp(float(claims["iat"]), UTC),
         expires_at=datetime.fromtimestamp(float(claims["exp"]), UTC),
-        connection=connection, shop=shop)
+        connection=connection, shop=shop,
+        verified_by=(claims.get("verified_by")
+                     if claims["identity"] == IDENTITY_VERIFIED
+                     and isinstance(claims.get("verified_by"), str) else None))

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from cryptography.fernet import Fernet
-from dbtools import create_database, database_name, is_postgres, worker_database_url
+from dbtools import (
+    base_test_database_url,
+    create_database,
+    database_name,
+    is_postgres,
+    worker_database_url,
+)
 
 from plugin import create_app
 from plugin.extensions import db
 
 # TEST_DATABASE_URL points the whole suite at PostgreSQL (the test command runs it twice).
 # Under xdist each worker gets its own database on that server (`<name>_gw0`, ...).
-BASE_TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+BASE_TEST_DATABASE_URL = base_test_database_url()
 TEST_DATABASE_URL = worker_database_url(BASE_TEST_DATABASE_URL)
 
 

@@ -11,6 +11,11 @@ from sqlalchemy.engine import make_url
 from plugin.config import _sqlalchemy_url
 
 
+def base_test_database_url() -> str:
+    """The suite's database as given (before the per-worker suffix): TEST_DATABASE_URL or SQLite."""
+    return os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+
+
 def is_postgres(url: str) -> bool:
     """True for a PostgreSQL URL (any driver spelling)."""
     return url.startswith(("postgres://", "postgresql://", "postgresql+"))

@@ -9,8 +9,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from conftest import BASE_TEST_DATABASE_URL, make_config
-from dbtools import create_database, drop_database, is_postgres
+from cryptography.fernet import Fernet
+from dbtools import base_test_database_url, create_database, drop_database, is_postgres
 from sqlalchemy import inspect
 
 import plugin.models  # noqa: F401  (every table registered with the metadata)
@@ -18,8 +18,17 @@ from plugin import ROOT, create_app
 from plugin.extensions import db
 
 MIGRATIONS = ROOT / "migrations"
+BASE_TEST_DATABASE_URL = base_test_database_url()
 # SQLite always; PostgreSQL too when the suite runs against it.
 DATABASES = ["sqlite"] + (["postgresql"] if is_postgres(BASE_TEST_DATABASE_URL) else [])
+
+
+def _config(database_url="sqlite://"):
+    """A test configuration on `database_url` (fixed keys, no .env)."""
+    return {"TESTING": True, "DOTENV_PATH": None, "DATABASE_URL": database_url,
+            "SHOPIFY_API_KEY": "test-key", "SHOPIFY_API_SECRET": "test-secret",
+            "SECRET_KEY": "test-secret-key-for-sidecard-only",
+            "ENCRYPTION_KEY": Fernet.generate_key().decode()}
 
 
 @pytest.fixture(params=DATABASES)
@@ -36,7 +45,7 @@ def empty_database_url(request, tmp_path):
 @pytest.fixture
 def migrated_app(empty_database_url):
     """An app whose empty database was brought to head by the migrations."""
-    app = create_app(make_config(DATABASE_URL=empty_database_url))
+    app = create_app(_config(empty_database_url))
     with app.app_context():
         flask_migrate.upgrade()
         yield app
@@ -55,7 +64,7 @@ def _schema_differences(app):
 
 def test_revisions_form_a_single_line():
     """The revisions have exactly one head (no unmerged branches)."""
-    app = create_app(make_config())
+    app = create_app(_config())
     with app.app_context():
         config = app.extensions["migrate"].migrate.get_config(str(MIGRATIONS))
         script = ScriptDirectory.from_config(config)

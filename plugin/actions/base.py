@@ -84,3 +84,32 @@ class Action:
                 result: ActionResult | None, agent: Mapping[str, Any]) -> str:
         """The one-line note: who, what, which order, amounts."""
         raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------
+# Summary helpers shared by the actions (added by the actions helper).
+
+
+def agent_label(agent: Mapping[str, Any] | None) -> str:
+    """`Dana (dana@x.com)`; the email alone, or "An agent", when that is all there is."""
+    agent = agent or {}
+    name, email = agent.get("name"), agent.get("email")
+    if name and email:
+        return f"{name} ({email})"
+    return str(name or email or "An agent")
+
+
+def money_text(amount: Decimal | str | None, currency: str | None) -> str:
+    """`$25.00 USD` (symbol when known, always the code: notes are read across shops)."""
+    from plugin.cards.formatting import CURRENCY_SYMBOLS, format_money
+
+    if amount is None:
+        return "an unknown amount"
+    currency = currency or ""
+    text = format_money({"amount": str(amount), "currency": currency})
+    return f"{text} {currency}" if currency in CURRENCY_SYMBOLS else text
+
+
+def order_label(order: Mapping[str, Any]) -> str:
+    """`order #1004` (the order's name, else its id)."""
+    return f"order {order.get('name') or '#' + str(order.get('id') or '?')}"

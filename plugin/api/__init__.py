@@ -21,7 +21,7 @@ def init_app(app: Flask) -> None:
     """Import the route modules (they add routes to `bp`) and register the blueprint."""
     # Route modules are imported here, before the first registration, so that `bp` is
     # complete when an app registers it. Add new resource modules to this import.
-    from plugin.api import customers, launch, orders, sessions  # noqa: F401
+    from plugin.api import customers, launch, orders, sessions, verify  # noqa: F401
 
     app.register_blueprint(bp)
     app.after_request(api_response_headers)

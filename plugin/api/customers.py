@@ -10,12 +10,13 @@ from flask import Response, jsonify, request
 
 from plugin.api import bp
 from plugin.api.auth import current_session, require_session
-from plugin.card_data import customer_card, find_customers
+from plugin.card_data import customer_card, find_customers, launch_card
 from plugin.card_data.matching import MAX_PHONE_LENGTH
 from plugin.cards.availability import with_actions
 from plugin.cards.render import (
     html_response,
     render_card,
+    render_launch,
     render_more_orders,
     render_search_result,
     wants_html,
@@ -41,11 +42,12 @@ def list_customers() -> Response:
     if phone and len(phone) > MAX_PHONE_LENGTH:
         raise ValidationError("That does not look like a phone number.")
     shop = current_session().shop
-    found = find_customers(shop, email=email, phone=phone, q=q)
     if wants_html():
-        searched = {"q": q} if q is not None else {"email": email, "phone": phone}
-        return html_response(render_search_result(shop, found, searched))
-    return jsonify(found)
+        if q is None:  # the card's requester (retry): the same one-request lookup as a launch
+            result = launch_card(shop, email=email, phone=phone)
+            return html_response(render_launch(result, {"email": email, "phone": phone}))
+        return html_response(render_search_result(shop, find_customers(shop, q=q), {"q": q}))
+    return jsonify(find_customers(shop, email=email, phone=phone, q=q))
 
 
 @bp.get("/customers/<path:customer_id>")

@@ -8,6 +8,7 @@ from flask import jsonify, request
 
 from plugin.api import bp
 from plugin.exceptions import ValidationError
+from plugin.identity.device_credentials import apply_to_launch
 from plugin.launch import verify_launch_token
 from plugin.sessions import issue_session
 
@@ -36,6 +37,10 @@ def session_permissions(ctx: Any) -> dict[str, Any]:
 def create_session():
     """Verify `launch_token` and answer 201 with a session token for the card or bot.
 
+    With `device_credential` (and the card's `device_id`), the session is verified silently
+    when the credential belongs to this connection and agent; otherwise it stays asserted and
+    `device_credential_status` says why.
+
     :raise 400: the body is not a JSON object or lacks `launch_token`.
     :raise 401: the launch token is bad, expired, reused or mis-addressed.
     """
@@ -44,7 +49,13 @@ def create_session():
     if not isinstance(launch_token, str) or not launch_token.strip():
         raise ValidationError("launch_token is required", field="launch_token")
     ctx = verify_launch_token(launch_token.strip())
-    token, expires_in = issue_session(ctx)
+    credential_status = None
+    if body.get("device_credential") is not None:  # stays asserted unless it fits
+        ctx, credential_status = apply_to_launch(ctx, body["device_credential"],
+                                                 body.get("device_id"))
+    token, expires_in = issue_session(
+        ctx, verified_by="device_credential" if credential_status
+        and credential_status["accepted"] else None)
     response = jsonify({
         "token": token,
         "expires_in": expires_in,
@@ -55,6 +66,7 @@ def create_session():
         "conversation": ctx.conversation,
         "customer": ctx.customer,
         "permissions": session_permissions(ctx),
+        **({"device_credential_status": credential_status} if credential_status else {}),
     })
     response.status_code = 201
     return response

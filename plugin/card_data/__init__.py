@@ -9,10 +9,11 @@ from plugin.card_data.service import (
     find_customers,
     invalidate_customer,
     invalidate_order,
+    launch_card,
     order_detail,
     reset_stats,
     stats_snapshot,
 )
 
 __all__ = ["customer_card", "find_customers", "invalidate_customer", "invalidate_order",
-           "order_detail", "reset_stats", "stats_snapshot"]
+           "launch_card", "order_detail", "reset_stats", "stats_snapshot"]

@@ -52,7 +52,11 @@ def get(shop_id: int, key: str, *, max_age: int | None = None) -> dict[str, Any]
         return None
     members = main.payload.get("_members", 1)
     if len(rows) < members:
-        return None  # one of the customers it concerns was invalidated
+        # One of the customers it concerns was invalidated (or redacted) by a plain delete:
+        # drop the rest too, so no other customer's data outlives it.
+        _delete_groups(shop_id, [key])
+        db.session.commit()
+        return None
     return main.payload.get("data")
 
 
@@ -82,17 +86,32 @@ def invalidate_customers(shop_id: int, customer_ids: Iterable[str]) -> int:
     ids = [str(c) for c in customer_ids if c]
     if not ids:
         return 0
+    # Answers shared with other customers go whole: their main rows and every member row.
+    member_keys = db.session.scalars(
+        select(CustomerCache.cache_key).where(
+            CustomerCache.shop_id == shop_id, CustomerCache.customer_id.in_(ids),
+            CustomerCache.cache_key.contains(MEMBER_SEPARATOR, autoescape=True))).all()
+    count = _delete_groups(shop_id, {k.rsplit(MEMBER_SEPARATOR, 1)[0] for k in member_keys})
     result = db.session.execute(
         delete(CustomerCache).where(CustomerCache.shop_id == shop_id,
                                     CustomerCache.customer_id.in_(ids),
                                     ~CustomerCache.cache_key.startswith(MARKER_PREFIX)))
     _mark(shop_id, [(f"{MARKER_PREFIX}{cid}", cid) for cid in ids])
     db.session.commit()
-    return result.rowcount or 0
+    return count + (result.rowcount or 0)
 
 
 def invalidate_keys(shop_id: int, keys: Iterable[str]) -> int:
     """Drop the answers cached under these exact keys (and their member rows)."""
+    keys = list(keys)
+    count = _delete_groups(shop_id, keys)
+    _mark(shop_id, [(f"{MARKER_PREFIX}{key}", None) for key in keys])
+    db.session.commit()
+    return count
+
+
+def _delete_groups(shop_id: int, keys: Iterable[str]) -> int:
+    """Delete the rows of these answers (main rows and member rows); no commit."""
     count = 0
     for key in keys:
         result = db.session.execute(
@@ -102,8 +121,6 @@ def invalidate_keys(shop_id: int, keys: Iterable[str]) -> int:
                     CustomerCache.cache_key.startswith(key + MEMBER_SEPARATOR,
                                                        autoescape=True))))
         count += result.rowcount or 0
-        _mark(shop_id, [(f"{MARKER_PREFIX}{key}", None)])
-    db.session.commit()
     return count
 
 

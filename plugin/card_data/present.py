@@ -169,7 +169,7 @@ def safe_url(url: str | None) -> str | None:
     return None
 
 
-def _nodes(connection: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def nodes_of(connection: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """Nodes of a connection (`nodes` or `edges[].node`), or a plain list as it is."""
     if connection is None:
         return []
@@ -309,7 +309,7 @@ def order_detail_vm(node: Mapping[str, Any], shop_domain: str) -> dict[str, Any]
     """The whole order: statuses, line items with their tracking, shipments, address,
     notes, tags, refunds and totals."""
     vm = order_row_vm(node, shop_domain)
-    fulfillments = [_fulfillment_vm(f) for f in _nodes(node.get("fulfillments"))]
+    fulfillments = [_fulfillment_vm(f) for f in nodes_of(node.get("fulfillments"))]
     shipped: dict[str, int] = {}
     tracking_by_item: dict[str, list[dict[str, Any]]] = {}
     for fulfillment in fulfillments:
@@ -323,7 +323,7 @@ def order_detail_vm(node: Mapping[str, Any], shop_domain: str) -> dict[str, Any]
     line_connection = node.get("lineItems") or {}
     holds = [
         (h.get("displayReason") or (h.get("reason") or "").replace("_", " ").capitalize())
-        for fo in _nodes(node.get("fulfillmentOrders")) if fo.get("status") == "ON_HOLD"
+        for fo in nodes_of(node.get("fulfillmentOrders")) if fo.get("status") == "ON_HOLD"
         for h in fo.get("fulfillmentHolds") or [] if h
     ]
     customer = node.get("customer") or None
@@ -343,7 +343,7 @@ def order_detail_vm(node: Mapping[str, Any], shop_domain: str) -> dict[str, Any]
         "shipping_address": _address(node.get("shippingAddress")),
         "billing_address": _address(node.get("billingAddress")),
         "line_items": [_line_item_vm(li, shipped, tracking_by_item)
-                       for li in _nodes(line_connection)],
+                       for li in nodes_of(line_connection)],
         "more_line_items": bool((line_connection.get("pageInfo") or {}).get("hasNextPage")
                                 if isinstance(line_connection, Mapping) else False),
         "fulfillments": fulfillments,
@@ -351,7 +351,7 @@ def order_detail_vm(node: Mapping[str, Any], shop_domain: str) -> dict[str, Any]
         "refunds": [
             {"id": numeric_id(r.get("id")), "created_at": r.get("createdAt"),
              "note": r.get("note") or None, "amount": money(r.get("totalRefundedSet"))}
-            for r in _nodes(node.get("refunds"))
+            for r in nodes_of(node.get("refunds"))
         ],
         "customer": ({"id": numeric_id(customer.get("id")), "gid": customer.get("id"),
                       "name": customer.get("displayName")} if customer else None),
@@ -380,7 +380,7 @@ def _fulfillment_vm(node: Mapping[str, Any]) -> dict[str, Any]:
         "line_items": [
             {"line_item_id": numeric_id((fli.get("lineItem") or {}).get("id")),
              "quantity": int(fli.get("quantity") or 0)}
-            for fli in _nodes(node.get("fulfillmentLineItems"))
+            for fli in nodes_of(node.get("fulfillmentLineItems"))
         ],
     }
 

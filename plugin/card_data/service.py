@@ -27,6 +27,7 @@ from plugin.card_data.matching import (
 )
 from plugin.card_data.present import (
     customer_vm,
+    nodes_of,
     numeric_id,
     order_detail_vm,
     order_row_vm,
@@ -143,7 +144,7 @@ def find_customers(shop: Shop, *, email: str | None = None, phone: str | None = 
         plan = plan_search(q, shop_region(shop))
     else:
         plan = requester_plan(shop, email, phone)
-    key = _key("match", plan.email, plan.phone, plan.name, plan.order_number)
+    key = _match_key(plan)
     max_age = cache.ttl_seconds() if fresh_only else max(_match_ttl(), cache.ttl_seconds())
     cached = cache.get(shop.id, key, max_age=max_age)
     if cached is not None:
@@ -157,6 +158,83 @@ def find_customers(shop: Shop, *, email: str | None = None, phone: str | None = 
     cache.put(shop.id, key, result, [c["id"] for c in result["customers"]],
               started_at=started)
     return result
+
+
+def _match_key(plan: SearchPlan) -> str:
+    """Cache key of a search's answer (hashed: it is made of emails and phone numbers)."""
+    return _key("match", plan.email, plan.phone, plan.name, plan.order_number)
+
+
+def card_ids(found: Mapping[str, Any]) -> list[str]:
+    """The accounts a search result opens as one card (one, or one person's two), or []."""
+    customers = found.get("customers") or []
+    if len(customers) == 1 or (found.get("merged") and len(customers) == 2):
+        return [c["id"] for c in customers]
+    return []
+
+
+def launch_card(shop: Shop, *, email: str | None = None,
+                phone: str | None = None) -> dict[str, Any]:
+    """What the card opens with for a ticket's requester: `{"found", "card"}`.
+
+    `found` is as `find_customers` answers; `card` is the first page of the card when one
+    account matched (or one person's two accounts, merged), else None (a choice, or
+    nobody). One Shopify request when nothing is cached (CardLaunch fetches both lookups
+    with their first pages, and caches each account's card for a later pick); none when
+    the requester's mapping and card are cached.
+
+    :raises ValidationError: a malformed email, or neither an email nor a readable phone.
+    """
+    plan = requester_plan(shop, email, phone)
+    key = _match_key(plan)
+    fresh = cache.get(shop.id, key)
+    found = fresh if fresh is not None else cache.get(
+        shop.id, key, max_age=max(_match_ttl(), cache.ttl_seconds()))
+    # An older mapping still names the right account; a stale list of candidates does not.
+    if found is not None and (fresh is not None or card_ids(found)):
+        _hit("match")
+        ids = card_ids(found)
+        if not ids:
+            return {"found": found, "card": None}
+        try:
+            return {"found": found,
+                    "card": customer_card(shop, ids[0], also=ids[1] if len(ids) > 1 else None)}
+        except NotFoundError:  # the account is gone: look again
+            cache.invalidate_keys(shop.id, [key])
+    _miss("match")
+    variables: dict[str, Any] = {"first": page_size()}
+    if plan.email:
+        variables.update(byEmail=True, emailQuery=email_query(plan.email))
+    if plan.phone:
+        variables.update(byPhone=True, phoneQuery=phone_query(plan.phone))
+    started = utcnow()
+    data = _execute(shop, "CardLaunch", variables)
+    _remember_country(shop, data)
+    if any(((data.get(alias) or {}).get("pageInfo") or {}).get("hasNextPage")
+           for alias in ("byEmail", "byPhone")):
+        # Several accounts share the email or phone (not seen on Shopify): list them all.
+        found = find_customers(shop, email=email, phone=phone)
+        return {"found": found, "card": None}
+
+    found = _search_result(shop, plan, data, requester=True)
+    cache.put(shop.id, key, found, [c["id"] for c in found["customers"]], started_at=started)
+    nodes = {numeric_id(n["id"]): n
+             for alias in ("byEmail", "byPhone")
+             for n in (data.get(alias) or {}).get("nodes") or [] if n and n.get("id")}
+    cards = {}
+    for cid, node in nodes.items():  # each account's own card, for the chooser's pick
+        cards[cid] = _assemble_card(shop, [cid], [(cid, node)], _decode_cursor(None, [cid]),
+                                    first_page=True, started=started)
+        cache.put(shop.id, _card_key([cid], None), cards[cid], [cid], started_at=started)
+    ids = card_ids(found)
+    card = None
+    if len(ids) == 1:
+        card = cards.get(ids[0])
+    elif len(ids) == 2:
+        card = _assemble_card(shop, ids, [(cid, nodes[cid]) for cid in ids],
+                              _decode_cursor(None, ids), first_page=True, started=started)
+        cache.put(shop.id, _card_key(ids, None), card, ids, started_at=started)
+    return {"found": found, "card": card}
 
 
 def _search_variables(plan: SearchPlan) -> dict[str, Any]:
@@ -212,7 +290,7 @@ def _search_result(shop: Shop, plan: SearchPlan, data: Mapping[str, Any], *,
     for cid, node in found.items():
         vm = customer_vm(node, shop.domain, reasons[cid])
         vm["recent_orders"] = [order_row_vm(o, shop.domain, cid)
-                               for o in (node.get("orders") or {}).get("nodes") or []]
+                               for o in nodes_of(node.get("orders"))[:RECENT_ORDERS]]
         customers.append(vm)
     email_ids = {c for c in by_email if c}
     phone_ids = {c for c in by_phone if c}
@@ -261,18 +339,17 @@ def customer_card(shop: Shop, customer_id: str | int, after: str | None = None, 
         if second not in ids:
             ids.append(second)
     state = _decode_cursor(after, ids)
-    key = f"card:{'+'.join(ids)}:" + (_key("page", after).split(":")[1] if after else "first")
+    key = _card_key(ids, after)
     cached = cache.get(shop.id, key)
     if cached is not None:
         _hit("card")
         return cached
     _miss("card")
 
-    size = page_size()
     first_id, second_id = ids[0], ids[-1]
     variables = {
         "id": to_gid("Customer", first_id), "secondId": to_gid("Customer", second_id),
-        "withSecond": len(ids) > 1, "first": size,
+        "withSecond": len(ids) > 1, "first": page_size(),
         "after": state[first_id]["after"], "withOrders": not state[first_id]["done"],
         "secondAfter": state[second_id]["after"] if len(ids) > 1 else None,
         "secondWithOrders": len(ids) > 1 and not state[second_id]["done"],
@@ -285,7 +362,28 @@ def customer_card(shop: Shop, customer_id: str | int, after: str | None = None, 
     if not accounts[0][1]:
         raise NotFoundError("No such customer in this shop.", reason="unknown_customer")
     accounts = [(cid, node) for cid, node in accounts if node]
+    result = _assemble_card(shop, ids, accounts, state, first_page=after is None,
+                            started=started)
+    cache.put(shop.id, key, result, [c["id"] for c in result["customers"]],
+              started_at=started)
+    return result
 
+
+def _card_key(ids: Sequence[str], after: str | None) -> str:
+    """The cache key of one page of a card (one account, or two merged)."""
+    page = _key("page", after).split(":")[1] if after else "first"
+    return f"card:{'+'.join(ids)}:{page}"
+
+
+def _assemble_card(shop: Shop, ids: Sequence[str], accounts: Sequence[tuple[str, Any]],
+                   state: Mapping[str, Mapping[str, Any]], *, first_page: bool,
+                   started: Any) -> dict[str, Any]:
+    """Build a card page from account nodes (header, `orders` edges, `latest`).
+
+    Orders of every account are merged newest first; one page is kept and each account's
+    cursor moves past what was shown, so the next page misses and repeats nothing.
+    """
+    size = page_size()
     rows: list[tuple[dict[str, Any], str, str]] = []  # (row, cursor, account)
     more: dict[str, bool] = {}
     for cid, node in accounts:
@@ -294,7 +392,6 @@ def customer_card(shop: Shop, customer_id: str | int, after: str | None = None, 
         for edge in connection.get("edges") or []:
             if edge and edge.get("node"):
                 rows.append((order_row_vm(edge["node"], shop.domain, cid), edge["cursor"], cid))
-    # Newest first across accounts; take one page, remember where each account stopped.
     rows.sort(key=lambda r: (r[0]["created_at"] or "", int(r[0]["id"] or 0)), reverse=True)
     page, rest = rows[:size], rows[size:]
     new_state = {cid: dict(state[cid]) for cid in ids}
@@ -309,30 +406,26 @@ def customer_card(shop: Shop, customer_id: str | int, after: str | None = None, 
     has_next = any(not s["done"] for s in new_state.values())
 
     latest = None
-    if after is None:
-        candidates = [(n.get("latest") or {}).get("nodes") or [] for _, n in accounts]
-        newest = [c[0] for c in candidates if c]
+    if first_page:
+        newest = [(cid, ((n.get("latest") or {}).get("nodes") or [None])[0])
+                  for cid, n in accounts]
+        newest = [(cid, n) for cid, n in newest if n]
         if newest:
-            node = max(newest, key=lambda n: (n.get("createdAt") or "", n.get("id") or ""))
+            owner, node = max(newest, key=lambda p: (p[1].get("createdAt") or "",
+                                                     p[1].get("id") or ""))
             latest = order_detail_vm(node, shop.domain)
-            owner = next((cid for cid, n in accounts
-                          if ((n.get("latest") or {}).get("nodes") or [None])[0] is node),
-                         ids[0])
             if latest["customer"] is None:
                 latest["customer_id"] = owner
             cache.put(shop.id, f"order:{latest['id']}", latest, [owner], started_at=started)
 
-    customers = [customer_vm(node, shop.domain) for _, node in accounts]
-    result = {
-        "customers": customers,
-        "merged": len(customers) > 1,
+    return {
+        "customers": [customer_vm(node, shop.domain) for _, node in accounts],
+        "merged": len(accounts) > 1,
         "orders": [row for row, _, _ in page],
         "latest_order": latest,
         "page_info": {"has_next_page": has_next,
                       "end_cursor": _encode_cursor(new_state) if has_next else None},
     }
-    cache.put(shop.id, key, result, [c["id"] for c in customers], started_at=started)
-    return result
 
 
 def _encode_cursor(state: Mapping[str, Mapping[str, Any]]) -> str:

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, current_app, render_template, request
 
 from plugin.cards.availability import with_actions
 
 # The card page: its own script and styles only; JSON for the script is inert data.
-CARD_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: "
-            "data:; connect-src 'self'; base-uri 'none'; form-action 'self'")
+CARD_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; base-uri 'none'; form-action 'self'")
 
 
 def wants_html() -> bool:
@@ -43,8 +44,6 @@ def more_orders_url(card: Mapping[str, Any]) -> str | None:
     if not info.get("has_next_page") or not info.get("end_cursor"):
         return None
     ids = [c["id"] for c in card["customers"]]
-    from urllib.parse import urlencode
-
     params = {"after": info["end_cursor"]}
     if len(ids) > 1:
         params["also"] = ids[1]
@@ -73,7 +72,7 @@ def render_chooser(found: Mapping[str, Any]) -> str:
     return render_template("cards/_chooser.html", found=found)
 
 
-def render_no_match(found: Mapping[str, Any] | None, searched: Mapping[str, Any]) -> str:
+def render_no_match(searched: Mapping[str, Any]) -> str:
     """Nothing matched: say what was searched and what to try."""
     return render_template("cards/_no_match.html", searched=searched)
 
@@ -93,10 +92,28 @@ def render_search_result(shop: Any, found: Mapping[str, Any],
 
     customers = found["customers"]
     if not customers:
-        return render_no_match(found, searched)
+        return render_no_match(searched)
     if len(customers) == 1 or found.get("merged"):
         ids = [c["id"] for c in customers]
         card = customer_card(shop, ids[0], also=ids[1] if len(ids) > 1 else None)
         return render_card(card, matched_by={c["id"]: c["matched_by"] for c in customers},
                            open_order_id=found.get("matched_order_id"))
     return render_chooser(found)
+
+
+def launch_state(result: Mapping[str, Any]) -> str:
+    """`card`, `chooser` or `none`, for a `launch_card` result."""
+    if result["card"] is not None:
+        return "card"
+    return "chooser" if result["found"]["customers"] else "none"
+
+
+def render_launch(result: Mapping[str, Any], searched: Mapping[str, Any]) -> str:
+    """What a requester lookup shows: their card, a chooser, or "nothing found"."""
+    found, card = result["found"], result["card"]
+    if card is not None:
+        return render_card(card, matched_by={c["id"]: c["matched_by"]
+                                             for c in found["customers"]})
+    if found["customers"]:
+        return render_chooser(found)
+    return render_no_match(searched)

@@ -9,12 +9,11 @@ from typing import Any
 import jwt
 from flask import Response, abort, current_app, render_template, request
 
-from plugin.card_data import find_customers
+from plugin.card_data import launch_card
 from plugin.cards import bp
-from plugin.cards.render import CARD_CSP, render_search_result
+from plugin.cards.render import CARD_CSP, launch_state, render_launch
 from plugin.exceptions import (
     AuthenticationError,
-    NotFoundError,
     ShopifyAuthError,
     ShopifyError,
     ShopifyTimeoutError,
@@ -120,26 +119,13 @@ def _initial_body(ctx: LaunchContext, requester: dict[str, Any]) -> dict[str, An
     """What the card opens with: the requester's card, a chooser, or a prompt to search."""
     if not requester.get("email") and not requester.get("phone"):
         return {"state": "no_requester"}
-    shop = ctx.shop
     try:
-        # Only the ids matter when one account matches, so an older mapping will do.
-        found = find_customers(shop, email=requester.get("email"),
-                               phone=requester.get("phone"), fresh_only=False)
-        if len(found["customers"]) > 1 and not found["merged"]:
-            found = find_customers(shop, email=requester.get("email"),
-                                   phone=requester.get("phone"))
-    except ValidationError:
+        result = launch_card(ctx.shop, email=requester.get("email"),
+                             phone=requester.get("phone"))
+    except ValidationError:  # nothing Shopify could be searched by
         return {"state": "no_requester"}
     searched = {k: v for k, v in requester.items() if v and k != "name"}
-    try:
-        body = render_search_result(shop, found, searched)
-    except NotFoundError:  # the account went away since it was found
-        found = find_customers(shop, email=requester.get("email"),
-                               phone=requester.get("phone"))
-        body = render_search_result(shop, found, searched)
-    state = "none" if not found["customers"] else (
-        "card" if len(found["customers"]) == 1 or found["merged"] else "chooser")
-    return {"state": state, "body": body}
+    return {"state": launch_state(result), "body": render_launch(result, searched)}
 
 
 def _error_page(kind: str, status: int, title: str, message: str,

@@ -79,11 +79,13 @@ def _order_row(store: SandboxStore, order: Order) -> dict[str, Any]:
 def _customer_rows(store: SandboxStore, shop: str) -> list[dict[str, Any]]:
     rows = []
     customers = sorted(store.shop_customers(shop), key=lambda c: c.id)
-    phones = [c.phone for c in customers]
     for customer in customers:
         notes = []
-        if customer.phone and phones.count(customer.phone) > 1:
-            notes.append("shares this phone with another account")
+        twins = [c for c in customers if c is not customer
+                 and c.display_name == customer.display_name]
+        if twins:
+            notes.append("same person, second account: " + ", ".join(
+                c.email or c.phone or "" for c in twins))
         if not store.customer_orders(customer):
             notes.append("no orders")
         rows.append({"name": customer.display_name, "email": customer.email,

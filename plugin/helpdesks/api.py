@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+import httpx
 
 from plugin.exceptions import ValidationError
 from plugin.helpdesks import register
 from plugin.helpdesks.base import HelpdeskAdapter
+
+if TYPE_CHECKING:
+    from plugin.models.helpdesk import HelpdeskConnection
 
 BOT_OWNER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,254}$")
 
@@ -29,3 +35,16 @@ class ApiAdapter(HelpdeskAdapter):
             raise ValidationError("API bot owner must be 1-255 letters, digits, spaces or "
                                   f"._@+- characters: {account!r}")
         return value
+
+    # -- conversation notes -----------------------------------------------------------------
+
+    def wants_notes(self, connection: HelpdeskConnection) -> bool:
+        """Bots have no conversation to write into: they read the audit API instead."""
+        return False
+
+    def post_note(self, connection: HelpdeskConnection, conversation: str, text: str, *,
+                  client: httpx.Client, marker: str | None = None,
+                  timeout: httpx.Timeout | float | None = None) -> str | None:
+        """No remote note for bots: always None (the note is skipped, "api connection")."""
+        return None
+

@@ -3,7 +3,8 @@
 `create_sandbox_app(api_key=..., api_secret=..., store=None)` is a WSGI app answering Shopify's
 OAuth and Admin GraphQL paths; `SandboxStore` holds its state. In demo mode `init_app` builds one
 seeded store, exposes the app as `app.extensions["sandbox_wsgi"]` (the Shopify transport sends
-requests to it in-process) and mounts it at `/_sandbox` for HTTP access.
+requests to it in-process) and mounts it at `/_sandbox` for HTTP access. Under TESTING each app
+gets a fresh seeded store (or `app.config["SANDBOX_STORE"]` when a test provides one).
 """
 
 from __future__ import annotations

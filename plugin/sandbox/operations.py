@@ -112,10 +112,10 @@ def allocate(order: Order, amount: Decimal) -> list[tuple[Transaction, Decimal]]
     return out
 
 
-def suggest_refund(order: Order, *, refundLineItems: list[dict[str, Any]] | None = None,  # noqa: N803
-                   refundShipping: bool | None = None, shippingAmount: Any = None,  # noqa: N803
-                   suggestFullRefund: bool | None = None,  # noqa: N803
-                   refundMethodAllocation: str | None = None,  # noqa: N803
+def suggest_refund(order: Order, *, refundLineItems: list[dict[str, Any]] | None = None,
+                   refundShipping: bool | None = None, shippingAmount: Any = None,
+                   suggestFullRefund: bool | None = None,
+                   refundMethodAllocation: str | None = None,
                    **_ignored: Any) -> Suggestion:
     """Preview a refund the way Shopify does: quantities capped, amounts capped at net payment."""
     suggestion = Suggestion(order=order)

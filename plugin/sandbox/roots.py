@@ -1,4 +1,8 @@
-"""The root objects: `QueryRoot` lookups and the `Mutation` fields the sandbox implements."""
+"""The root objects: `QueryRoot` lookups and the `Mutation` fields the sandbox implements.
+
+Method and argument names are the schema's (camelCase, `id`, `input`) on purpose: graphql-core
+calls them with the field's arguments as keyword arguments.
+"""
 
 from __future__ import annotations
 
@@ -61,7 +65,7 @@ def _pagination(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def order_connection(ctx: Context, orders: list[Order], *, query: str | None = None,
-                     sortKey: str | None = None, **args: Any) -> dict[str, Any]:  # noqa: N803
+                     sortKey: str | None = None, **args: Any) -> dict[str, Any]:
     """Orders filtered by Shopify search syntax, sorted and paginated."""
     matched, warnings = match_orders(ctx.store, orders, query)
     ctx.search_warnings.extend(warnings)
@@ -71,7 +75,7 @@ def order_connection(ctx: Context, orders: list[Order], *, query: str | None = N
 
 
 def customer_connection(ctx: Context, customers: list[Customer], *, query: str | None = None,
-                        sortKey: str | None = None, **args: Any) -> dict[str, Any]:  # noqa: N803
+                        sortKey: str | None = None, **args: Any) -> dict[str, Any]:
     """Customers filtered by Shopify search syntax, sorted and paginated."""
     matched, warnings = match_customers(ctx.store, customers, query)
     ctx.search_warnings.extend(warnings)
@@ -145,14 +149,14 @@ class QueryRoot:
         ctx = self._ctx
         return customer_connection(ctx, ctx.store.shop_customers(ctx.shop.domain), **args)
 
-    def customer(self, info: GraphQLResolveInfo, id: str) -> CustomerView | None:  # noqa: A002
+    def customer(self, info: GraphQLResolveInfo, id: str) -> CustomerView | None:
         """`customer(id)`."""
         parsed = parse_gid(id)
         found = (self._ctx.store.customer(self._ctx.shop.domain, parsed[1])
                  if parsed and parsed[0] == "Customer" else None)
         return CustomerView(self._ctx, found) if found else None
 
-    def customerByIdentifier(self, info: GraphQLResolveInfo,  # noqa: N802
+    def customerByIdentifier(self, info: GraphQLResolveInfo,
                              identifier: dict[str, Any]) -> CustomerView | None:
         """`customerByIdentifier(identifier: {emailAddress | phoneNumber | id})`: exact matches."""
         ctx = self._ctx
@@ -168,18 +172,18 @@ class QueryRoot:
             found = next((c for c in customers if c.phone == wanted), None)
         return CustomerView(ctx, found) if found else None
 
-    def orders(self, info: GraphQLResolveInfo, savedSearchId: str | None = None,  # noqa: N803
+    def orders(self, info: GraphQLResolveInfo, savedSearchId: str | None = None,
                **args: Any) -> dict[str, Any]:
         """`orders(first, after, query, sortKey, reverse)`."""
         ctx = self._ctx
         return order_connection(ctx, ctx.store.shop_orders(ctx.shop.domain), **args)
 
-    def order(self, info: GraphQLResolveInfo, id: str) -> OrderView | None:  # noqa: A002
+    def order(self, info: GraphQLResolveInfo, id: str) -> OrderView | None:
         """`order(id)`."""
         found = operations.order_from_gid(self._ctx.store, self._ctx.shop.domain, id)
         return OrderView(self._ctx, found) if found else None
 
-    def job(self, info: GraphQLResolveInfo, id: str) -> JobView | None:  # noqa: A002
+    def job(self, info: GraphQLResolveInfo, id: str) -> JobView | None:
         """`job(id)`: a queued job completes when polled."""
         job = self._ctx.store.jobs.get(id)
         if job is None or job.shop != self._ctx.shop.domain:
@@ -187,7 +191,7 @@ class QueryRoot:
         operations.run_job(self._ctx.store, job)
         return JobView(self._ctx, job)
 
-    def node(self, info: GraphQLResolveInfo, id: str) -> Any:  # noqa: A002
+    def node(self, info: GraphQLResolveInfo, id: str) -> Any:
         """`node(id)`."""
         return find_node(self._ctx, id)
 
@@ -214,8 +218,8 @@ class MutationRoot:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
-    def refundCreate(self, info: GraphQLResolveInfo,  # noqa: N802
-                     input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def refundCreate(self, info: GraphQLResolveInfo,
+                     input: dict[str, Any]) -> dict[str, Any]:
         """`refundCreate(input) @idempotent(key:)`: the key is required (2026-04+)."""
         ctx = self._ctx
         key = _idempotency_key(info)
@@ -253,24 +257,24 @@ class MutationRoot:
                 "refund": RefundView(ctx, order, refund) if order and refund else None,
                 "userErrors": errors}
 
-    def orderCancel(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def orderCancel(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         """`orderCancel(...)`: a job that cancels when polled, or `orderCancelUserErrors`."""
         job, errors = operations.start_cancel(self._ctx.store, self._ctx.shop.domain, args)
         return {"job": JobView(self._ctx, job) if job else None, "jobResult": None,
                 "orderCancelUserErrors": errors}
 
-    def orderUpdate(self, info: GraphQLResolveInfo,  # noqa: N802
-                    input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
+    def orderUpdate(self, info: GraphQLResolveInfo,
+                    input: dict[str, Any]) -> dict[str, Any]:
         """`orderUpdate(input)`: overwrite note, tags, email, phone, shipping address."""
         order, errors = operations.update_order(self._ctx.store, self._ctx.shop.domain, input)
         return {"order": OrderView(self._ctx, order) if order else None, "userErrors": errors}
 
-    def tagsAdd(self, info: GraphQLResolveInfo, id: str,  # noqa: N802,A002
+    def tagsAdd(self, info: GraphQLResolveInfo, id: str,
                 tags: list[str]) -> dict[str, Any]:
         """`tagsAdd(id, tags)`."""
         return self._tags(id, tags, add=True)
 
-    def tagsRemove(self, info: GraphQLResolveInfo, id: str,  # noqa: N802,A002
+    def tagsRemove(self, info: GraphQLResolveInfo, id: str,
                    tags: list[str]) -> dict[str, Any]:
         """`tagsRemove(id, tags)`."""
         return self._tags(id, tags, add=False)

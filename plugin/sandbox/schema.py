@@ -43,6 +43,7 @@ class NoDeprecated(NoDeprecatedCustomRule):
     """
 
     def enter_argument(self, node, key=None, parent=None, path=None, ancestors=None):
+        """Report a deprecated argument (of a field or a directive)."""
         arg_def = self.context.get_argument()
         if arg_def is None or arg_def.deprecation_reason is None:
             return

@@ -254,7 +254,10 @@ class SandboxStore:
                      note: str | None = None, address: dict[str, Any] | None = None,
                      days_ago: float = 200, created_at: datetime | None = None,
                      state: str = "ENABLED", accepts_marketing: bool = False) -> Customer:
-        """Add a customer (factory for tests and the seed)."""
+        """Add a customer (factory for tests and the seed).
+
+        Unlike Shopify, email and phone are not forced unique, so tests can build odd data.
+        """
         domain = self._default_shop(shop)
         created = self._when(days_ago, created_at)
         addr = self.make_address({"first_name": first_name, "last_name": last_name,

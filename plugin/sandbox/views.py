@@ -3,6 +3,7 @@
 graphql-core's resolver (see `executor.field_resolver`) reads these attributes, calling methods
 with `(info, **arguments)` for fields that take arguments (`lineItems(first:)`). Fields a view
 does not model fall back to zero values of their type (recorded in `store.unmodelled_fields`).
+Attribute, method and argument names are the schema's (camelCase) on purpose.
 """
 
 from __future__ import annotations
@@ -215,8 +216,8 @@ class AddressView:
         self.formattedArea = ", ".join(p for p in (
             " ".join(p for p in (a.city, a.province_code) if p), self.country) if p) or None
 
-    def formatted(self, info: Any, withName: bool = False,  # noqa: N803
-                  withCompany: bool = True) -> list[str]:  # noqa: N803
+    def formatted(self, info: Any, withName: bool = False,
+                  withCompany: bool = True) -> list[str]:
         """Address lines as the admin prints them."""
         lines = []
         if withName and self.name:
@@ -272,46 +273,46 @@ class CustomerView:
         return self._ctx.store.customer_orders(self._c)
 
     @property
-    def numberOfOrders(self) -> str:  # noqa: N802
+    def numberOfOrders(self) -> str:
         """UnsignedInt64 travels as a string."""
         return str(len(self._orders()))
 
     @property
-    def amountSpent(self) -> dict[str, str]:  # noqa: N802
+    def amountSpent(self) -> dict[str, str]:
         """Net payments of the customer's orders, in shop currency."""
         total = sum((q2(o.net_payment * o.rate) for o in self._orders()), ZERO)
         return money_v2(total, self._ctx.shop.currency)
 
     @property
-    def canDelete(self) -> bool:  # noqa: N802
+    def canDelete(self) -> bool:
         """Customers with orders cannot be deleted."""
         return not self._orders()
 
     @property
-    def lastOrder(self) -> OrderView | None:  # noqa: N802
+    def lastOrder(self) -> OrderView | None:
         """The most recent order."""
         orders = self._orders()
         return OrderView(self._ctx, orders[-1]) if orders else None
 
     @property
-    def lifetimeDuration(self) -> str:  # noqa: N802
+    def lifetimeDuration(self) -> str:
         """Human duration since the customer was created."""
         days = (self._ctx.store.now() - self._c.created_at).days
         return f"about {days // 365} years" if days >= 730 else (
             "about 1 year" if days >= 365 else f"{max(days // 30, 1)} months")
 
-    def addressesV2(self, info: Any, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def addressesV2(self, info: Any, **args: Any) -> dict[str, Any]:
         """The customer's addresses."""
         return paged(self._c.addresses, AddressView, **args)
 
-    def orders(self, info: Any, query: str | None = None, sortKey: str | None = None,  # noqa: N803
+    def orders(self, info: Any, query: str | None = None, sortKey: str | None = None,
                **args: Any) -> dict[str, Any]:
         """The customer's orders, filtered and sorted like `QueryRoot.orders`."""
         from plugin.sandbox.roots import order_connection
 
         return order_connection(self._ctx, self._orders(), query=query, sortKey=sortKey, **args)
 
-    def storeCreditAccounts(self, info: Any, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def storeCreditAccounts(self, info: Any, **args: Any) -> dict[str, Any]:
         """No store credit accounts are modelled."""
         return paged([], lambda x: x, **args)
 
@@ -367,7 +368,7 @@ class ProductView:
         self.onlineStoreUrl = None
         self.featuredMedia = None
 
-    def description(self, info: Any, truncateAt: int | None = None) -> str:  # noqa: N803
+    def description(self, info: Any, truncateAt: int | None = None) -> str:
         """No descriptions are modelled."""
         return ""
 
@@ -426,12 +427,12 @@ class LineItemView:
                                     if li.discount > 0 else [])
         self.duties: list[Any] = []
 
-    def discountedTotalSet(self, info: Any, withCodeDiscounts: bool | None = None  # noqa: N802,N803
+    def discountedTotalSet(self, info: Any, withCodeDiscounts: bool | None = None
                            ) -> dict[str, Any]:
         """Line total after discounts."""
         return bag(self._o, self._li.total)
 
-    def taxLines(self, info: Any, first: int | None = None) -> list[dict[str, Any]]:  # noqa: N802
+    def taxLines(self, info: Any, first: int | None = None) -> list[dict[str, Any]]:
         """The line's tax."""
         li = self._li
         if li.tax <= 0:
@@ -510,7 +511,7 @@ class TransactionView:
                                   and txn in order.open_authorizations() else None)
 
     @property
-    def parentTransaction(self) -> TransactionView | None:  # noqa: N802
+    def parentTransaction(self) -> TransactionView | None:
         """The authorization or sale this transaction settles or refunds."""
         parent = self._o.transaction(self._t.parent_id) if self._t.parent_id else None
         return TransactionView(self._ctx, self._o, parent) if parent else None
@@ -542,12 +543,12 @@ class FulfillmentView:
         self.location = {"id": gid("Location", 1), "name": f.location, "isActive": True}
         self.service = None
 
-    def trackingInfo(self, info: Any, first: int | None = None) -> list[dict[str, Any]]:  # noqa: N802
+    def trackingInfo(self, info: Any, first: int | None = None) -> list[dict[str, Any]]:
         """Carrier, number and URL of each tracking number."""
         return limited([{"company": t.company, "number": t.number, "url": t.url}
                         for t in self._f.tracking], first)
 
-    def fulfillmentLineItems(self, info: Any, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def fulfillmentLineItems(self, info: Any, **args: Any) -> dict[str, Any]:
         """What shipped."""
         o = self._o
 
@@ -597,7 +598,7 @@ class FulfillmentOrderView:
                                               "name": "Main warehouse"}}
         self.destination = None
 
-    def lineItems(self, info: Any, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def lineItems(self, info: Any, **args: Any) -> dict[str, Any]:
         """Each line with its remaining quantity."""
         o = self._o
 
@@ -660,14 +661,14 @@ class RefundView:
     def _transactions(self) -> list[Transaction]:
         return [t for t in (self._o.transaction(i) for i in self._r.transaction_ids) if t]
 
-    def refundLineItems(self, info: Any, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def refundLineItems(self, info: Any, **args: Any) -> dict[str, Any]:
         """Refunded lines."""
         o = self._o
         return paged(self._r.lines, lambda rl: RefundLineView(
             self._ctx, o, o.line(rl.line_item_id), quantity=rl.quantity,
             restock_type=rl.restock_type, subtotal=rl.subtotal, tax=rl.tax, record=rl), **args)
 
-    def refundShippingLines(self, info: Any, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def refundShippingLines(self, info: Any, **args: Any) -> dict[str, Any]:
         """Refunded shipping."""
         o, r = self._o, self._r
         rows = [r] if r.shipping > 0 and o.shipping_lines else []
@@ -681,7 +682,7 @@ class RefundView:
         return paged(self._transactions(), lambda t: TransactionView(self._ctx, self._o, t),
                      **args)
 
-    def orderAdjustments(self, info: Any, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def orderAdjustments(self, info: Any, **args: Any) -> dict[str, Any]:
         """No discrepancies are modelled."""
         return paged([], lambda x: x, **args)
 
@@ -853,22 +854,22 @@ class OrderView:
         c = self._ctx.store.customers.get(self._o.customer_id) if self._o.customer_id else None
         return CustomerView(self._ctx, c) if c else None
 
-    def statusPageUrl(self, info: Any, **args: Any) -> str:  # noqa: N802
+    def statusPageUrl(self, info: Any, **args: Any) -> str:
         """The customer's order status page."""
         token = hashlib.sha256(str(self._o.id).encode()).hexdigest()[:32]
         return f"https://{self._o.shop}/{self._ctx.shop.id}/orders/{token}/authenticate"
 
-    def lineItems(self, info: Any, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def lineItems(self, info: Any, **args: Any) -> dict[str, Any]:
         """Line items."""
         return paged(self._o.lines, lambda li: LineItemView(self._ctx, self._o, li), **args)
 
-    def nonFulfillableLineItems(self, info: Any, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def nonFulfillableLineItems(self, info: Any, **args: Any) -> dict[str, Any]:
         """Lines with units that will never ship."""
         lines = [li for li in self._o.lines
                  if li.quantity - self._o.fulfilled_qty(li) - self._o.remaining_to_fulfill(li)]
         return paged(lines, lambda li: LineItemView(self._ctx, self._o, li), **args)
 
-    def shippingLines(self, info: Any, includeRemovals: bool | None = None,  # noqa: N802,N803
+    def shippingLines(self, info: Any, includeRemovals: bool | None = None,
                       **args: Any) -> dict[str, Any]:
         """Shipping lines."""
         return paged(self._o.shipping_lines, lambda s: ShippingLineView(self._o, s), **args)
@@ -879,7 +880,7 @@ class OrderView:
         return limited([FulfillmentView(self._ctx, self._o, f) for f in self._o.fulfillments],
                        first)
 
-    def fulfillmentOrders(self, info: Any, displayable: bool | None = None,  # noqa: N802
+    def fulfillmentOrders(self, info: Any, displayable: bool | None = None,
                           query: str | None = None, **args: Any) -> dict[str, Any]:
         """The order's fulfillment order (none when nothing needs shipping)."""
         rows = [self._o] if self.requiresShipping else []
@@ -894,17 +895,17 @@ class OrderView:
         return paged(self._o.returns, lambda r: ReturnView(self._ctx, self._o, r), **args)
 
     def transactions(self, info: Any, first: int | None = None, capturable: bool | None = None,
-                     manuallyResolvable: bool | None = None) -> list[TransactionView]:  # noqa: N803
+                     manuallyResolvable: bool | None = None) -> list[TransactionView]:
         """Transactions, oldest first (a plain list)."""
         txns = self._o.open_authorizations() if capturable else self._o.transactions
         return limited([TransactionView(self._ctx, self._o, t) for t in txns], first)
 
-    def discountApplications(self, info: Any, **args: Any) -> dict[str, Any]:  # noqa: N802
+    def discountApplications(self, info: Any, **args: Any) -> dict[str, Any]:
         """Discount codes used."""
         rows = [self._o] if self._o.discount_codes else []
         return paged(rows, _discount_application, **args)
 
-    def suggestedRefund(self, info: Any, **args: Any) -> SuggestedRefundView:  # noqa: N802
+    def suggestedRefund(self, info: Any, **args: Any) -> SuggestedRefundView:
         """A refund preview (see `operations.suggest_refund`)."""
         from plugin.sandbox.operations import suggest_refund
 

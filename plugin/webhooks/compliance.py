@@ -367,3 +367,34 @@ def erase_oauth_states(shop_domain: str, shop_id: int | None, job_id: int | None
     """Delete the shop's pending install nonces."""
     return db.session.execute(db.delete(OAuthState)
                               .where(OAuthState.shop_domain == shop_domain)).rowcount
+
+
+# -- agent identity (plugin/identity): agents' codes, failures, devices, Zendesk sign-ins ----
+# These rows describe the shop's agents, never its customers: nothing to export or redact for
+# a customer; they go with the shop's helpdesk connections.
+
+
+def _shop_connection_ids(shop_id: int):
+    """The shop's helpdesk connection ids, as a subquery."""
+    from plugin.models import HelpdeskConnection
+
+    return db.select(HelpdeskConnection.id).where(HelpdeskConnection.shop_id == shop_id)
+
+
+@shop_eraser("agent_identity")
+def erase_agent_identity(shop_domain: str, shop_id: int | None, job_id: int | None) -> int:
+    """Delete the sign-in codes, failed tries, device credentials and Zendesk sign-ins."""
+    if shop_id is None:
+        return 0
+    from plugin.models.identity import (
+        DeviceCredential,
+        VerificationCode,
+        VerificationFailure,
+        ZendeskOAuthState,
+    )
+
+    connection_ids = _shop_connection_ids(shop_id)
+    return sum(db.session.execute(db.delete(model).where(model.connection_id.in_(connection_ids))
+                                  .execution_options(synchronize_session=False)).rowcount or 0
+               for model in (VerificationCode, VerificationFailure, DeviceCredential,
+                             ZendeskOAuthState))

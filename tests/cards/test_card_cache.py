@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+import pytest
 from factories import make_shop
 from sqlalchemy import func, select
 
@@ -92,3 +94,46 @@ def test_order_key_invalidation_blocks_stale_order_write(app):
     started = utcnow() - timedelta(seconds=1)
     cache.invalidate_keys(shop.id, ["order:7"])
     assert cache.put(shop.id, "order:7", {"old": True}, [None], started_at=started) is False
+
+
+def test_invalidating_a_customer_removes_shared_answers_entirely(app):
+    """No row of a merged answer (holding both people's data) outlives either person."""
+    shop = make_shop()
+    cache.put(shop.id, "card:1+2:first", {"merged": True}, ["1", "2"])
+    cache.invalidate_customers(shop.id, ["2"])
+    keys = db.session.scalars(select(CustomerCache.cache_key)
+                              .where(~CustomerCache.cache_key.startswith("inval:"))).all()
+    assert keys == []
+
+
+def test_partly_deleted_answer_is_purged_on_read(app):
+    """A plain delete by customer_id (webhook, redaction) leaves a main row; reading drops it."""
+    shop = make_shop()
+    cache.put(shop.id, "match:abc", {"ids": ["1", "2"]}, ["1", "2"])
+    db.session.execute(db.delete(CustomerCache).where(CustomerCache.customer_id == "2"))
+    db.session.commit()
+    assert cache.get(shop.id, "match:abc") is None
+    assert db.session.scalar(select(func.count()).select_from(CustomerCache)) == 0
+
+
+@pytest.mark.postgres_only
+def test_concurrent_writers_of_one_key_all_succeed(app):
+    """Two views caching the same answer at once: upsert, no unique-violation."""
+    shop_id = make_shop().id
+    errors = []
+
+    def write(n):
+        with app.app_context():
+            try:
+                for _ in range(20):
+                    cache.put(shop_id, "card:9:first", {"n": n}, ["9"])
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert cache.get(shop_id, "card:9:first") in [{"n": n} for n in range(4)]

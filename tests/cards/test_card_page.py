@@ -8,7 +8,7 @@ import re
 
 import pytest
 from card_fixtures import SHOP, calls
-from factories import bearer, launch_token, make_connection
+from factories import bearer, launch_token, make_connection, rsa_keypair, zendesk_signed_token
 
 from plugin.extensions import db
 
@@ -60,13 +60,41 @@ def test_card_shows_tracking_when_the_shipped_order_is_newest(client, store, sho
     assert ">In transit</span>" in html and ">Fulfilled</span>" in html
 
 
-def test_card_is_one_response_with_two_shopify_calls_cold_and_none_warm(client, world,
-                                                                       store, launch):
-    """First launch: one search and one card request; the next launch: no Shopify call."""
+def test_cold_launch_is_one_shopify_call_and_a_repeat_launch_none(client, world, store,
+                                                                  launch):
+    """First launch: lookup and card in one request; the next launch: no Shopify call."""
+    client.get("/cards/zendesk", query_string={"launch_token": launch(BOO)})
+    assert calls(store) == 1
+    client.get("/cards/zendesk", query_string={"launch_token": launch(BOO)})
+    assert calls(store) == 1
+
+
+def test_merged_cold_launch_is_one_shopify_call(client, world, store, launch):
+    """Even two accounts merged cost one request."""
+    html = client.get("/cards/zendesk", query_string={"launch_token": launch(
+        {"email": "bo.wang@example.com", "phone": "+14155550199"})}).get_data(as_text=True)
+    assert "has 2 Shopify accounts" in html
+    assert calls(store) == 1
+
+
+def test_picking_from_the_chooser_costs_no_shopify_call(client, world, store, launch):
+    """The launch request already holds each candidate's card."""
+    response = client.get("/cards/zendesk", query_string={"launch_token": launch(
+        {"email": "ann.lee@example.com", "phone": "+14155550100"})})
+    token = boot(response)["token"]
+    html = client.get(f"/api/v1/customers/{world.bo.id}",
+                      headers={**bearer(token), "Accept": "text/html"}).get_data(as_text=True)
+    assert 'data-result="card"' in html and world.newest.name in html
+    assert calls(store) == 1
+
+
+def test_launch_after_the_card_expired_costs_one_call(app, client, world, store, launch):
+    """The email → customer mapping outlives the card: only the card is fetched again."""
+    client.get("/cards/zendesk", query_string={"launch_token": launch(BOO)})
+    app.config["CARD_CACHE_TTL_SECONDS"] = 0
     client.get("/cards/zendesk", query_string={"launch_token": launch(BOO)})
     assert calls(store) == 2
-    client.get("/cards/zendesk", query_string={"launch_token": launch(BOO)})
-    assert calls(store) == 2
+    assert store.stats(SHOP)["operations"] == {"CardLaunch": 1, "CardCustomers": 1}
 
 
 def test_card_sets_no_cookie_and_is_never_cached(client, world, launch):
@@ -240,3 +268,29 @@ def test_markup_from_shopify_is_escaped(client, store, shop, launch):
         "launch_token": launch({"email": "evil@example.com"})}).get_data(as_text=True)
     assert "<script>alert" not in html and "<img src=x" not in html and "<b>x</b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_zendesk_signed_url_post_opens_the_card(client, shop):
+    """Zendesk's own signed-URL POST (form field `token`, RS256) is a launch too."""
+    connection = make_connection(shop, kind="zendesk", account="acme",
+                                 zendesk_public_key=rsa_keypair()[1],
+                                 zendesk_installation_id="42")
+    response = client.post("/cards/zendesk", data={"token": zendesk_signed_token("acme", "42")})
+    assert response.status_code == 200
+    assert boot(response)["token"]
+    assert frame_ancestors(response) == "frame-ancestors https://acme.zendesk.com"
+    assert connection.kind == "zendesk"
+
+
+def test_shopify_timeout_is_a_504_page(client, world, launch, monkeypatch):
+    """Shopify not answering in time: 504 and the same helpful, retryable page."""
+    from plugin.card_data import service
+    from plugin.exceptions import ShopifyTimeoutError
+
+    def too_slow(*args, **kwargs):
+        raise ShopifyTimeoutError("Shopify did not answer in time")
+
+    monkeypatch.setattr(service, "_execute", too_slow)
+    response = client.get("/cards/zendesk", query_string={"launch_token": launch(BOO)})
+    assert response.status_code == 504
+    assert "data-retry" in response.get_data(as_text=True)

@@ -10,6 +10,7 @@ from plugin.card_data import (
     find_customers,
     invalidate_customer,
     invalidate_order,
+    launch_card,
     order_detail,
 )
 from plugin.exceptions import NotFoundError, ValidationError
@@ -316,3 +317,42 @@ def test_email_and_phone_of_different_people_are_not_merged(world, shop):
     found = find_customers(shop, email="ann.lee@example.com", phone="+14155550100")
     assert found["merged"] is False
     assert sorted(ids(found)) == sorted([world.ann_lee.id, world.bo.id])
+
+
+# --- launching the card --------------------------------------------------------------------
+
+def test_launch_card_finds_and_builds_the_card_in_one_request(world, store, shop):
+    """Lookup and the card's first page come in one CardLaunch request."""
+    result = launch_card(shop, email="bo.wang@example.com")
+    assert [c["id"] for c in result["found"]["customers"]] == [str(world.bo.id)]
+    assert result["card"]["latest_order"]["id"] == str(world.newest.id)
+    assert store.stats(SHOP)["operations"] == {"CardLaunch": 1}
+    assert store.stats(SHOP)["requested_cost"] < 1000
+
+
+def test_launch_card_merges_one_persons_accounts(world, store, shop):
+    """Email and phone of the same person on two accounts: one merged card, one request."""
+    result = launch_card(shop, email="bo.wang@example.com", phone="+14155550199")
+    assert result["card"]["merged"] is True
+    assert len(result["card"]["orders"]) == 5
+    assert calls(store) == 1
+
+
+def test_launch_card_offers_a_choice_between_different_people(world, store, shop):
+    """Ann's email, Bo's phone: no card, a choice; both cards are ready for the pick."""
+    result = launch_card(shop, email="ann.lee@example.com", phone="+14155550100")
+    assert result["card"] is None and len(result["found"]["customers"]) == 2
+    customer_card(shop, world.bo.id)
+    customer_card(shop, world.ann_lee.id)
+    assert calls(store) == 1
+
+
+def test_launch_card_pages_on_from_its_first_page(app, world, store, shop):
+    """The launch's first page continues with customer_card(after=...)."""
+    app.config["CARD_ORDERS_PAGE_SIZE"] = 2
+    first = launch_card(shop, email="bo.wang@example.com", phone="+14155550199")["card"]
+    ids = [c["id"] for c in first["customers"]]
+    second = customer_card(shop, ids[0], first["page_info"]["end_cursor"], also=ids[1])
+    names = [o["name"] for o in first["orders"] + second["orders"]]
+    assert names == [world.newest.name, world.phone_account_order.name, world.shipped.name,
+                     world.cancelled.name]

@@ -1,4 +1,5 @@
-"""Shared sandbox test helpers: the Sandbox wrapper (store + app + client + token), gid()."""
+"""Shared sandbox test helpers: the Sandbox wrapper (store, app, client, token), gid(), and
+the RefundCreate document with its input builder."""
 
 from __future__ import annotations
 
@@ -13,6 +14,18 @@ API_KEY = "sandbox-test-key"
 API_SECRET = "shpss_" + "0f1e2d3c4b5a6978" * 2
 SHOP = DEMO_SHOP
 GRAPHQL = f"/{SHOP}/admin/api/2026-10/graphql.json"
+
+REFUND = """
+mutation RefundCreate($input: RefundInput!, $key: String!) {
+  refundCreate(input: $input) @idempotent(key: $key) {
+    refund { id totalRefundedSet { shopMoney { amount } }
+      refundLineItems(first: 10) { nodes { quantity restockType restocked } } }
+    order { id displayFinancialStatus displayFulfillmentStatus
+      totalRefundedSet { shopMoney { amount } }
+      lineItems(first: 10) { nodes { id quantity currentQuantity refundableQuantity } } }
+    userErrors { field message }
+  }
+}"""
 
 
 class Sandbox:
@@ -50,3 +63,18 @@ class Sandbox:
 def gid(kind: str, number: int) -> str:
     """`gid://shopify/Kind/N`."""
     return f"gid://shopify/{kind}/{number}"
+
+
+def refund_input(order, *, lines=(), amount=None, shipping=None, parent=None, **extra):
+    """A RefundInput: (line, quantity, restockType) tuples and an optional transaction."""
+    data = {"orderId": gid("Order", order.id),
+            "refundLineItems": [{"lineItemId": gid("LineItem", li.id), "quantity": qty,
+                                 "restockType": restock} for li, qty, restock in lines], **extra}
+    if shipping is not None:
+        data["shipping"] = shipping
+    if amount is not None:
+        sale = parent or order.transactions[0]
+        data["transactions"] = [{"orderId": gid("Order", order.id), "kind": "REFUND",
+                                 "gateway": sale.gateway, "amount": amount,
+                                 "parentId": gid("OrderTransaction", sale.id)}]
+    return data

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sandbox_kit import gid
-from test_sandbox_refunds import REFUND, refund_input
+from sandbox_kit import REFUND, gid, refund_input
 
 WITHOUT_DIRECTIVE = """
 mutation RefundCreate($input: RefundInput!) {

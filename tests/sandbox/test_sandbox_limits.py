@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sandbox_kit import GRAPHQL, SHOP
+
+from plugin.sandbox.schema import SchemaMissingError, load_schema
 
 SHOP_QUERY = "query ShopInfo { shop { name currencyCode } }"
 ORDERS_QUERY = """query Orders { orders(first: 50) { nodes { id name
@@ -149,3 +153,9 @@ def test_a_body_without_query_is_a_400(sandbox):
     response = sandbox.http.post(GRAPHQL, json={"variables": {}},
                                  headers={"X-Shopify-Access-Token": sandbox.token})
     assert response.status_code == 400
+
+
+def test_a_missing_schema_file_is_a_clear_error(tmp_path: Path):
+    """The sandbox never runs without Shopify's schema: it says where it looked."""
+    with pytest.raises(SchemaMissingError, match="admin_2026-10.json.gz"):
+        load_schema(tmp_path / "admin_2026-10.json.gz")

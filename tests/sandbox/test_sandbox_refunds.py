@@ -5,19 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sandbox_kit import gid
-
-REFUND = """
-mutation RefundCreate($input: RefundInput!, $key: String!) {
-  refundCreate(input: $input) @idempotent(key: $key) {
-    refund { id totalRefundedSet { shopMoney { amount } }
-      refundLineItems(first: 10) { nodes { quantity restockType restocked } } }
-    order { id displayFinancialStatus displayFulfillmentStatus
-      totalRefundedSet { shopMoney { amount } }
-      lineItems(first: 10) { nodes { id quantity currentQuantity refundableQuantity } } }
-    userErrors { field message }
-  }
-}"""
+from sandbox_kit import REFUND, gid, refund_input
 
 SUGGEST = """
 query Suggest($id: ID!, $lines: [RefundLineItemInput!], $shipping: Boolean, $full: Boolean) {
@@ -34,21 +22,6 @@ query Suggest($id: ID!, $lines: [RefundLineItemInput!], $shipping: Boolean, $ful
     }
   }
 }"""
-
-
-def refund_input(order, *, lines=(), amount=None, shipping=None, parent=None, **extra):
-    """A RefundInput: (line, quantity, restockType) tuples and an optional transaction."""
-    data = {"orderId": gid("Order", order.id),
-            "refundLineItems": [{"lineItemId": gid("LineItem", li.id), "quantity": qty,
-                                 "restockType": restock} for li, qty, restock in lines], **extra}
-    if shipping is not None:
-        data["shipping"] = shipping
-    if amount is not None:
-        sale = parent or order.transactions[0]
-        data["transactions"] = [{"orderId": gid("Order", order.id), "kind": "REFUND",
-                                 "gateway": sale.gateway, "amount": amount,
-                                 "parentId": gid("OrderTransaction", sale.id)}]
-    return data
 
 
 def refund(sandbox, order, key="key-1", **kwargs):
