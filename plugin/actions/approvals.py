@@ -162,9 +162,10 @@ def _state_error(approval: ApprovalRequest) -> ActionUnavailableError:
     if approval.status == EXPIRED:
         return ActionUnavailableError(
             f"This request expired at {approval.expires_at.isoformat()}; the agent can ask "
-            "again.", reason="expired", status=approval.status)
+            "again.", reason="expired", approval_status=approval.status)
     return ActionUnavailableError(f"This request is already {approval.status}.",
-                                  reason=f"already_{approval.status}", status=approval.status)
+                                  reason=f"already_{approval.status}",
+                                  approval_status=approval.status)
 
 
 def list_approvals(session: Any, *, status: str | None = None,

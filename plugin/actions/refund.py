@@ -16,6 +16,7 @@ and Shopify moves the customer's.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -104,7 +105,9 @@ def refund_ceiling(order: Mapping[str, Any]) -> Decimal | None:
         return max(ZERO, _amount(order["net_payment"]))
     if order.get("total") is None:
         return None
-    return max(ZERO, _amount(order["total"]) - _amount(order.get("total_refunded")))
+    # An edit can raise the order above its original total (and more be collected).
+    charged = max(_amount(order["total"]), _amount(order.get("current_total")))
+    return max(ZERO, charged - _amount(order.get("total_refunded")))
 
 
 def unavailable_reason(order: Mapping[str, Any]) -> str | None:
@@ -268,7 +271,11 @@ class RefundAction(Action):
 
         :raises ValidationError: the selection no longer fits the order (400).
         """
-        return self.plan(client, order, body).preview
+        plan = self.plan(client, order, body)
+        # The service previews then performs with the same instance, order and body: the
+        # refund then uses the suggestion just shown instead of asking Shopify again.
+        self._planned = (_plan_key(client, order, body), plan)
+        return plan.preview
 
     def perform(self, client, order: Mapping[str, Any], body: Mapping[str, Any], *,
                 idempotency_key: str) -> ActionResult:
@@ -278,7 +285,10 @@ class RefundAction(Action):
         :raises IdempotencyConflictError: this Idempotency-Key already made a different
             refund on Shopify (409).
         """
-        plan = self.plan(client, order, body)
+        planned = getattr(self, "_planned", None)
+        self._planned = None
+        plan = (planned[1] if planned and planned[0] == _plan_key(client, order, body)
+                else self.plan(client, order, body))
         key = shopify_idempotency_key(client.shop_domain, idempotency_key)
         try:
             result = client.execute_mutation("RefundCreate", {"input": plan.input, "key": key})
@@ -543,6 +553,14 @@ def _allocate(amount: Decimal, transactions: list[Mapping[str, Any]]
         raise fail("amount", f"The payments on this order can take back at most "
                              f"{amount - left}; {amount} is too much.")
     return out
+
+
+def _plan_key(client, order: Mapping[str, Any], body: Mapping[str, Any]) -> str:
+    """What a plan depends on: shop, order (and its refunds so far) and the body."""
+    return json.dumps([client.shop_domain, order.get("gid") or order.get("id"),
+                       order.get("total_refunded"), [r.get("id") for r in
+                                                     order.get("refunds") or []],
+                       body], sort_keys=True, default=str)
 
 
 def _key_mismatch(exc: ShopifyError) -> bool:

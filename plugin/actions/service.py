@@ -60,9 +60,15 @@ def permissions_for(session: Any) -> tuple[ShopPermissions, PermissionSet | None
 
 
 def session_permissions(session: Any) -> dict[str, Any]:
+    """The session agent's permissions (see `permissions_summary`)."""
+    return permissions_summary(session.shop, session.email, session.identity)
+
+
+def permissions_summary(shop: Shop, email: str, identity: str | None) -> dict[str, Any]:
     """`{set, actions, refund_limit, request_approval_above_limit, can_approve}` for an agent,
     `actions` being the names the agent may use on this shop (switches applied)."""
-    config, permission_set = permissions_for(session)
+    config = shop_permissions(shop.id)
+    permission_set = resolve_set(config, email, identity)
     summary = summary_dict(permission_set)
     summary["actions"] = [a.name for a in all_actions()
                           if may_use(config, permission_set, a.name).allowed]
@@ -149,6 +155,14 @@ def _presenter(session: Any, config: ShopPermissions, permission_set: Permission
     return present
 
 
+def refuse_request(session: Any, exc: SidecardError, *, action: str | None,
+                   order_id: Any) -> None:
+    """Audit a refusal of an action call that was never run (e.g. malformed JSON); commits."""
+    _refused(Actor.from_session(session), exc,
+             action=action[:64] if isinstance(action, str) else None,
+             order_id=str(order_id)[:64] if order_id is not None else None)
+
+
 def _refused(actor: Actor, exc: SidecardError, *, action: str | None,
              order_id: str | None) -> None:
     """Audit a refusal that happened before the idempotency record existed, and commit."""
@@ -209,7 +223,7 @@ def run_action(session: Any, order_id: str, name: str, body: Any,
     """
     actor = Actor.from_session(session)
     shop = session.shop
-    action_name: str | None = name if isinstance(name, str) else None
+    action_name: str | None = name[:64] if isinstance(name, str) else None
     numeric: str | None = None
     try:
         gid, numeric = order_ids(order_id)
@@ -232,5 +246,5 @@ def run_action(session: Any, order_id: str, name: str, body: Any,
 
 
 __all__ = ["ActionResponse", "NOT_ENABLED", "approve", "deny", "list_approvals",
-           "order_actions_for", "preview_action", "run_action", "session_permissions",
-           "with_order_actions"]
+           "order_actions_for", "permissions_summary", "preview_action", "refuse_request",
+           "run_action", "session_permissions", "with_order_actions"]

@@ -21,7 +21,16 @@ def init_app(app: Flask) -> None:
     """Import the route modules (they add routes to `bp`) and register the blueprint."""
     # Route modules are imported here, before the first registration, so that `bp` is
     # complete when an app registers it. Add new resource modules to this import.
-    from plugin.api import customers, launch, orders, sessions, verify  # noqa: F401
+    from plugin.api import (  # noqa: F401
+        actions,
+        approvals,
+        audit,
+        customers,
+        launch,
+        orders,
+        sessions,
+        verify,
+    )
 
     app.register_blueprint(bp)
     app.after_request(api_response_headers)

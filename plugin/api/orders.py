@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
+from plugin.actions.service import with_order_actions
 from plugin.api import bp
 from plugin.api.auth import current_session, require_session
 from plugin.card_data import order_detail
-from plugin.cards.availability import with_actions
 from plugin.cards.render import html_response, render_order, wants_html
 
 
@@ -24,7 +24,8 @@ def get_order(order_id: str) -> Response:
     :raise 404: no such order in this shop.
     :raise 502/504: Shopify failed or timed out.
     """
-    order = with_actions(order_detail(current_session().shop, order_id))
+    session = current_session()
+    order = with_order_actions(session, order_detail(session.shop, order_id))
     if wants_html():
         return html_response(render_order(order))
     return jsonify(order)

@@ -25,12 +25,11 @@ def json_object() -> dict[str, Any]:
 
 
 def session_permissions(ctx: Any) -> dict[str, Any]:
-    """The session's permission summary.
+    """The agent's resolved permission set (CONTRACT §5): `{set, actions, refund_limit,
+    request_approval_above_limit, can_approve}`, `actions` with the shop's switches applied."""
+    from plugin.actions.service import permissions_summary
 
-    Permission sets (CONTRACT §5) arrive with the actions issue; until then this is an
-    empty object, present so clients can rely on the key.
-    """
-    return {}
+    return permissions_summary(ctx.shop, ctx.agent.email, ctx.identity)
 
 
 @bp.post("/sessions")

@@ -63,8 +63,9 @@ def render_more_orders(card: Mapping[str, Any]) -> str:
 
 
 def render_order(order: Mapping[str, Any]) -> str:
-    """One order's expanded detail, with its actions."""
-    return render_template("cards/_order_detail.html", order=with_actions(order))
+    """One order's expanded detail, with its actions (kept when the caller computed them)."""
+    return render_template("cards/_order_detail.html",
+                           order=order if "actions" in order else with_actions(order))
 
 
 def render_chooser(found: Mapping[str, Any]) -> str:

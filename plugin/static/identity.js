@@ -55,13 +55,14 @@
   function storedCredential() {
     var s = storage();
     if (!s || !state.connection) { return null; }
-    try {
-      var saved = JSON.parse(s.getItem(credentialKey()) || "null");
-      if (saved && saved.credential && saved.email === state.agent.email
-          && (!saved.expires_at || saved.expires_at > Date.now())) { return saved; }
-    } catch (e) { /* unreadable: forget it */ }
-    forgetCredential();
-    return null;
+    var saved = null;
+    try { saved = JSON.parse(s.getItem(credentialKey()) || "null"); } catch (e) { saved = null; }
+    if (!saved || !saved.credential || (saved.expires_at && saved.expires_at <= Date.now())) {
+      forgetCredential(); /* unreadable or expired */
+      return null;
+    }
+    // Another agent's credential on a shared device: leave it for them, don't present it.
+    return saved.email === state.agent.email ? saved : null;
   }
 
   function saveCredential(credential, expiresIn) {

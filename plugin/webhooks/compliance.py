@@ -398,3 +398,78 @@ def erase_agent_identity(shop_domain: str, shop_id: int | None, job_id: int | No
                                   .execution_options(synchronize_session=False)).rowcount or 0
                for model in (VerificationCode, VerificationFailure, DeviceCredential,
                              ZendeskOAuthState))
+
+
+# -- actions (plugin/actions): idempotency records, approval requests, permission sets -------
+
+
+def _action_rows(model, ref: CustomerRef) -> list:
+    """Rows of an action table about the customer or one of the listed orders."""
+    conditions = []
+    if ref.customer_ids:
+        conditions.append(model.customer_id.in_(ref.customer_ids))
+    if ref.order_ids:
+        conditions.append(model.order_id.in_(ref.order_id_forms))
+    if not conditions:
+        return []
+    return list(db.session.scalars(db.select(model).where(
+        model.shop_id == ref.shop.id, db.or_(*conditions)).order_by(model.id)))
+
+
+@exporter("action_requests")
+def export_action_requests(ref: CustomerRef) -> list[dict[str, Any]]:
+    """Actions taken on the customer's orders and the answers given."""
+    from plugin.models import ActionRequest
+
+    return [{"id": r.id, "created_at": r.created_at.isoformat() if r.created_at else None,
+             "action": r.action, "order_id": r.order_id, "customer_id": r.customer_id,
+             "status": r.status, "response": r.response_body}
+            for r in _action_rows(ActionRequest, ref)]
+
+
+@exporter("approval_requests")
+def export_approval_requests(ref: CustomerRef) -> list[dict[str, Any]]:
+    """Approval requests about the customer's orders."""
+    from plugin.models import ApprovalRequest
+
+    return [{"id": a.id, "created_at": a.created_at.isoformat() if a.created_at else None,
+             "action": a.action, "order_id": a.order_id, "customer_id": a.customer_id,
+             "status": a.status, "body": a.body, "amount": a.amount, "currency": a.currency,
+             "summary": a.summary} for a in _action_rows(ApprovalRequest, ref)]
+
+
+@redactor("action_requests")
+def redact_action_requests(ref: CustomerRef) -> int:
+    """Anonymise the customer in stored answers and order snapshots (ids and amounts stay)."""
+    from plugin.models import ActionRequest
+
+    rows = _action_rows(ActionRequest, ref)
+    for row in rows:
+        row.response_body = scrub(row.response_body, ref.personal_values)
+        row.order_snapshot = scrub(row.order_snapshot, ref.personal_values)
+    return len(rows)
+
+
+@redactor("approval_requests")
+def redact_approval_requests(ref: CustomerRef) -> int:
+    """Anonymise the customer in approval requests' bodies, summaries and results."""
+    from plugin.models import ApprovalRequest
+
+    rows = _action_rows(ApprovalRequest, ref)
+    for row in rows:
+        row.body = scrub(row.body, ref.personal_values)
+        row.summary = scrub(row.summary, ref.personal_values)
+        row.result = scrub(row.result, ref.personal_values)
+    return len(rows)
+
+
+@shop_eraser("actions")
+def erase_actions(shop_domain: str, shop_id: int | None, job_id: int | None) -> int:
+    """Delete the shop's action records, approval requests and permission sets."""
+    if shop_id is None:
+        return 0
+    from plugin.models import ActionRequest, ApprovalRequest, PermissionConfig
+
+    return sum(db.session.execute(db.delete(model).where(model.shop_id == shop_id)
+                                  .execution_options(synchronize_session=False)).rowcount or 0
+               for model in (ActionRequest, ApprovalRequest, PermissionConfig))

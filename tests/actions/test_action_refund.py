@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import action_fixtures
 import pytest
-from action_fixtures import (  # noqa: F401  (fixtures)
-    AGENT,
-    SHOP,
-    calls,
-    fresh_order,
-    run,
-    shop,
-    shopify,
-    store,
-)
+from action_fixtures import AGENT, SHOP, calls, fresh_order, run
 
 from plugin.actions import get_action
 from plugin.actions.refund import shopify_idempotency_key
@@ -25,6 +17,9 @@ from plugin.exceptions import (
     ValidationError,
 )
 from plugin.sandbox.models import Transaction
+
+# Fixtures shared by the action tests (tests/actions/action_fixtures.py).
+shop, shopify, store = action_fixtures.shop, action_fixtures.shopify, action_fixtures.store
 
 
 def paid_order(store, **kwargs):
@@ -57,13 +52,15 @@ def test_full_refund_refunds_everything_paid(store, shopify):
     assert preview["total"] == {"amount": "54.50", "currency": "USD"}
     assert preview["tax"] == {"amount": "4.50", "currency": "USD"}
     assert preview["shipping"]["amount"] == {"amount": "5.00", "currency": "USD"}
-    assert preview["gateways"] == ["Shopify Payments"] or preview["gateways"]
+    assert preview["gateways"] == ["Shopify Payments"]
     assert order.refunded == Decimal("54.50")
     assert order.financial_status == "REFUNDED"
     assert order.refunds[0].note == "damaged"
     assert result.details["amount"] == "54.50" and result.details["currency"] == "USD"
     assert result.details["refund_id"] == str(order.refunds[0].id)
     assert result.shopify_request_id
+    # The refund reuses the suggestion its preview just showed: one suggestedRefund call.
+    assert store.stats(SHOP)["operations"]["RefundPreview"] == 1
 
 
 def test_partial_refund_by_amount_moves_only_money(store, shopify):
@@ -87,7 +84,7 @@ def test_chosen_lines_with_restock_return_shipped_and_cancel_unshipped_units(sto
     assert preview["total"]["amount"] == "27.50"
     assert preview["line_items"][0]["restock_types"] == {"CANCEL": 1, "RETURN": 1}
     assert order.refunded == Decimal("27.50")
-    assert result.details["line_items"][0]["title"] == "Mug"
+    assert result.details["line_items"][0]["title"] == "Mug - Blue"
 
 
 def test_chosen_lines_without_restock_are_no_restock(store, shopify):
@@ -156,14 +153,26 @@ def test_manual_amount_is_allocated_across_payments_within_each_maximum(store, s
 
 
 def test_manual_amount_above_every_payment_is_400(store, shopify, action):
-    """More than both payments can take back: 400 from the preview, nothing refunded."""
+    """More than both payments can take back: 400 (from `check`), nothing refunded."""
     order = two_payment_order(store)
     presented = fresh_order(shopify, order)
-    body = action.validate({"amount": "54.51"})
-    with pytest.raises(ValidationError):
-        action.check(presented, body)
-        action.preview(shopify, presented, body)
+    with pytest.raises(ValidationError, match="can still be refunded"):
+        action.check(presented, action.validate({"amount": "54.51"}))
     assert order.refunds == []
+
+
+def test_manual_amount_above_what_was_paid_is_400_from_the_preview(store, shopify, action):
+    """30.00 paid of 54.50: the order's totals allow 40.00, Shopify's maximum does not."""
+    order = paid_order(store, payment="partially_paid", paid_amount="30.00")
+    presented = fresh_order(shopify, order)
+    body = action.validate({"amount": "40.00"})
+    action.check(presented, body)  # the presented order alone cannot tell
+    with pytest.raises(ValidationError, match=r"\$30\.00 USD that can still be refunded"):
+        action.preview(shopify, presented, body)
+    with pytest.raises(ValidationError):
+        action.perform(shopify, presented, body, idempotency_key="too-much")
+    assert order.refunds == []
+    assert "RefundCreate" not in store.stats(SHOP)["operations"]
 
 
 @pytest.mark.parametrize("body", [

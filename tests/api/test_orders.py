@@ -31,8 +31,8 @@ def test_order_has_statuses_items_tracking_address_refunds_and_actions(client, w
     actions = {a["name"]: a for a in order["actions"]}
     assert set(actions) == {"refund", "cancel", "update_shipping_address", "edit_tags",
                             "edit_note"}
-    assert actions["refund"] == {"name": "refund", "label": "Refund", "available": True,
-                                 "reason": None}
+    assert actions["refund"].items() >= {"name": "refund", "label": "Refund", "available": True,
+                                         "reason": None}.items()
     assert actions["cancel"]["available"] is False and actions["cancel"]["reason"]
 
 
@@ -44,7 +44,8 @@ def test_order_has_statuses_items_tracking_address_refunds_and_actions(client, w
     ("cancelled", "update_shipping_address", False),
     ("refunded", "refund", False),
     ("refunded", "edit_tags", True),
-    ("shipped", "update_shipping_address", True),
+    ("shipped", "update_shipping_address", False),  # only before fulfillment (issue 4)
+    ("newest", "update_shipping_address", True),
 ])
 def test_actions_follow_the_order_state(client, world, session_token, order, action, available):
     """Cancel needs nothing shipped and not cancelled; refund needs money left; tags always."""

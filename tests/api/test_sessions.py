@@ -63,7 +63,10 @@ def test_good_launch_token_opens_a_session(client, connection):
     assert body["agent"] == {"id": "agent-1", "email": "agent@example.com",
                              "name": "Agent One", "identity": "asserted"}
     assert body["shop"] == {"domain": "acme.myshopify.com"}
-    assert body["permissions"] == {}
+    # No permission sets imported: the built-in default set (see plugin/permissions.py).
+    assert body["permissions"]["set"] == "Everyone (no permission sets imported yet)"
+    assert body["permissions"]["refund_limit"] == "0.00"
+    assert body["permissions"]["can_approve"] is False
 
 
 def test_session_token_authenticates_api_calls(client, connection):

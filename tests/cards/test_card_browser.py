@@ -77,7 +77,9 @@ def test_load_more_appends_the_next_page(app, browser_page, world, connection):
     page.goto(f"{base}/cards/zendesk?launch_token={token}")
     assert page.locator(".sc-order").count() == 2
     page.click("[data-load-more]")
-    page.wait_for_function("document.querySelectorAll('.sc-order').length === 4")
+    # (wait_for_selector, not wait_for_function: the card's CSP forbids eval, as it should)
+    page.wait_for_selector(f"#sc-order-{world.refunded.id}")
+    assert page.locator(".sc-order").count() == 4
     assert page.locator("[data-load-more]").count() == 0
     assert page.evaluate("document.activeElement.closest('.sc-order').id") == (
         f"sc-order-{world.cancelled.id}")

@@ -1,0 +1,149 @@
+"""identity.js in a real browser (Debian chromium through Playwright), under the card's CSP:
+"Signed in as … — asserted", verify by email code or Zendesk popup, then silently verified on
+the next launch from the device credential kept in localStorage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from factories import open_session
+from flask import render_template_string
+from identity_kit import ZendeskUser
+
+from plugin.cards.render import CARD_CSP
+from plugin.sandbox import serve_sandbox
+from plugin.sessions import decode_session
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+PAGE = "/_test/identity-card"
+
+# The card page's skeleton: boot JSON, the identity partial, card.css; the card's CSP.
+CARD_STUB = """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<link rel="stylesheet" href="{{ url_for('static', filename='card.css') }}"></head><body>
+<script type="application/json" id="sidecard-boot">{{ boot|tojson }}</script>
+<main class="sc" id="sidecard">{% include "cards/_identity.html" %}</main>
+</body></html>"""
+
+
+@pytest.fixture
+def card_page(app, connection):
+    """A stub card page serving the identity partial, the app on loopback, and chromium."""
+    if not CHROMIUM.exists():
+        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium")
+    from flask import request
+    from playwright.sync_api import sync_playwright
+
+    def stub():
+        response = app.response_class(render_template_string(
+            CARD_STUB, boot={"token": request.args["token"], "expires_in": 900}),
+            mimetype="text/html")
+        response.headers["Content-Security-Policy"] = CARD_CSP
+        return response
+
+    app.add_url_rule(PAGE, "test_identity_card", stub)
+    base, stop = serve_sandbox(app)
+    app.config["APP_URL"] = base  # the popup comes back to this origin
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 320, "height": 700})
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.set_default_timeout(10_000)
+        yield base, context, page, errors
+        browser.close()
+    stop()
+
+
+def open_card(client, connection, page, base, **claims):
+    """Open the stub card with a fresh (asserted) session token."""
+    token = open_session(client, connection, **claims)["token"]
+    page.goto(f"{base}{PAGE}?token={token}")
+    page.wait_for_selector("[data-identity]:not([hidden])")
+
+
+def badge(page):
+    """The identity badge's text once it settles."""
+    return page.locator("[data-identity-badge]").text_content()
+
+
+def test_email_code_verifies_and_the_next_launch_is_silent(card_page, client, connection,
+                                                           mailbox):
+    """Asserted → code by email → verified; reopening the card is verified with no code."""
+    base, _, page, errors = card_page
+    open_card(client, connection, page, base)
+    assert page.locator("[data-identity-email]").text_content() == "agent@example.com"
+    assert badge(page) == "asserted"
+    page.click("[data-identity-start]")
+    page.click("[data-identity-email-send]")
+    page.wait_for_selector("[data-identity-code-form]:not([hidden])")
+    page.fill("#sci-code", mailbox.last_code("agent@example.com"))
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".sc-badge--success")
+    assert badge(page) == "verified"
+    stored = page.evaluate("Object.keys(localStorage)")
+    assert f"sidecard.device-credential.{connection.public_id}" in stored
+    assert "sidecard.device-id" in stored
+
+    open_card(client, connection, page, base)
+    page.wait_for_selector(".sc-badge--success")
+    assert badge(page) == "verified"
+    assert page.locator("[data-identity-start]").is_hidden()
+    assert len(mailbox.messages) == 1
+    assert errors == []
+
+
+def test_wrong_code_shows_tries_left(card_page, client, connection, mailbox):
+    """A wrong code is explained in the card, and the session stays asserted."""
+    base, _, page, errors = card_page
+    open_card(client, connection, page, base)
+    page.click("[data-identity-start]")
+    page.click("[data-identity-email-send]")
+    page.wait_for_selector("[data-identity-code-form]:not([hidden])")
+    code = mailbox.last_code("agent@example.com")
+    page.fill("#sci-code", f"{(int(code) + 1) % 1_000_000:06d}")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-identity-error]:not([hidden])")
+    assert "4 tries left" in page.locator("[data-identity-error]").text_content()
+    assert badge(page) == "asserted"
+    assert [e for e in errors if "400" not in e] == []
+
+
+def test_sign_in_with_zendesk_popup_verifies_the_card(card_page, client, connection, zendesk):
+    """The popup signs in at Zendesk (stand-in), posts its result, and the card is verified."""
+    base, context, page, errors = card_page
+    zendesk.sign_in(ZendeskUser(id=7, email="agent@example.com", account="acme"))
+    open_card(client, connection, page, base)
+    page.click("[data-identity-start]")
+    with context.expect_page() as popup_info:
+        page.click("[data-identity-zendesk]")
+    popup_info.value.wait_for_load_state()
+    page.wait_for_selector(".sc-badge--success")
+    assert badge(page) == "verified"
+    assert zendesk.revoked  # the Zendesk token was given back
+    assert errors == []
+
+
+def test_stored_credential_of_another_agent_is_not_used(card_page, client, connection, mailbox):
+    """A card opened with other agent claims on the same device stays asserted."""
+    base, _, page, errors = card_page
+    open_card(client, connection, page, base)
+    page.click("[data-identity-start]")
+    page.click("[data-identity-email-send]")
+    page.wait_for_selector("[data-identity-code-form]:not([hidden])")
+    page.fill("#sci-code", mailbox.last_code("agent@example.com"))
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".sc-badge--success")
+
+    token = open_session(client, connection, email="lead@example.com")["token"]
+    page.goto(f"{base}{PAGE}?token={token}")
+    page.wait_for_selector("[data-identity]:not([hidden])")
+    assert page.locator("[data-identity-email]").text_content() == "lead@example.com"
+    assert badge(page) == "asserted"
+    assert decode_session(token).identity == "asserted"
+    assert errors == []
