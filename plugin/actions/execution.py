@@ -28,6 +28,7 @@ from typing import Any
 
 from flask import current_app
 
+from plugin.actions import followup
 from plugin.actions.base import Action, ActionResult, agent_label, money_text, order_label
 from plugin.actions.events import Actor, audit, deliver_notes, queue_note
 from plugin.actions.idempotency import ActionResponse
@@ -312,6 +313,9 @@ def _succeed(record: ActionRequest, run: Run, before: dict[str, Any],
                           "approved_by": _approved_by(run), "attempts": record.attempts})
     if run.approval is not None:
         _close_approval(run.approval, EXECUTED, record, body)
+    if followup.pending(result.details) and hasattr(run.action, "resume"):
+        followup.schedule(record, run.action.name, run.body, _json_safe(result.details),
+                          run.shop.domain)
     notes = queue_note(run.actor, summary, event)
     _commit_with_invalidation(run, record.customer_id)
     deliver_notes(notes)

@@ -72,6 +72,10 @@ def poll_pending_action(job: Job) -> None:
         raise RetryLater(_delay(job.attempts), str(exc)) from exc
     if pending(result.details):
         raise RetryLater(_delay(job.attempts), "Shopify's job is still running")
+    from plugin.card_data import invalidate_order
+
+    # First (it commits on its own), so the audit row and note commit with the job's `done`.
+    invalidate_order(shop, record.order_id, record.customer_id)
     summary = action.summary(before, payload.get("body") or {}, result,
                              {"id": record.agent_id, "email": record.agent_email,
                               "name": record.agent_name, "identity": record.agent_identity})
@@ -80,9 +84,6 @@ def poll_pending_action(job: Job) -> None:
                   shopify_request_id=result.shopify_request_id,
                   detail={"action_id": record.id})
     queue_note(actor, summary, event)
-    from plugin.card_data import invalidate_order
-
-    invalidate_order(shop, record.order_id, record.customer_id)
     log.info("pending %s on order %s finished", action.name, record.order_id)
 
 

@@ -25,6 +25,7 @@ from plugin.sandbox.executor import run_graphql
 from plugin.sandbox.oauth import OAuthError, authorize_redirect, token_endpoint
 from plugin.sandbox.schema import load_schema
 from plugin.sandbox.store import Fault, SandboxStore
+from plugin.sandbox.wire import QUERY_KEY
 
 SHOP_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
 INVALID_TOKEN = (
@@ -133,7 +134,7 @@ class SandboxApp:
             return _json({"errors": INVALID_TOKEN}, 401)
         payload = self._graphql_payload(request)
         if payload is None:
-            return _json({"errors": {"query": "Required parameter missing or invalid"}}, 400)
+            return _json({"errors": {QUERY_KEY: "Required parameter missing or invalid"}}, 400)
         throttle = fault is not None and fault.kind == "throttle"
         body = run_graphql(self.store, shop, payload, force_throttle=throttle)
         return _json(body, headers={"X-Shopify-API-Version": self.store.api_version})
@@ -155,9 +156,9 @@ class SandboxApp:
     @staticmethod
     def _graphql_payload(request: Request) -> dict[str, Any] | None:
         if request.mimetype == "application/graphql":
-            return {"query": request.get_data(as_text=True)}
+            return {QUERY_KEY: request.get_data(as_text=True)}
         payload = request.get_json(silent=True, force=True)
-        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        if not isinstance(payload, dict) or not isinstance(payload.get(QUERY_KEY), str):
             return None
         if payload.get("variables") is not None and not isinstance(payload["variables"], dict):
             return None

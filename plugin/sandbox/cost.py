@@ -25,6 +25,7 @@ from graphql.language import (
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     VariableNode,
 )
@@ -83,10 +84,10 @@ def requested_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,
             values[name] = int(default.value)
         elif name not in values and isinstance(default, BooleanValueNode):
             values[name] = default.value
-    root = (schema.mutation_type if operation.operation.value == "mutation"
+    root = (schema.mutation_type if operation.operation is OperationType.MUTATION
             else schema.query_type)
     return _selection_cost(schema, root, operation.selection_set, fragments, values,
-                           page=None, mutation_root=operation.operation.value == "mutation")
+                           page=None, mutation_root=operation.operation is OperationType.MUTATION)
 
 
 def _selection_cost(schema: GraphQLSchema, parent: Any, selection_set: SelectionSetNode | None,

@@ -21,13 +21,14 @@ from graphql import (
     parse,
 )
 from graphql.error import GraphQLSyntaxError
-from graphql.language import FragmentDefinitionNode, OperationDefinitionNode
+from graphql.language import FragmentDefinitionNode, OperationDefinitionNode, OperationType
 
 from plugin.sandbox.cost import MAX_QUERY_COST, CostMeter, requested_cost
 from plugin.sandbox.roots import IDEMPOTENT_MUTATIONS, MutationRoot, QueryRoot
 from plugin.sandbox.schema import load_schema, validation_errors
 from plugin.sandbox.store import BUCKET_SIZE, RESTORE_RATE, SandboxStore
 from plugin.sandbox.views import Context, iso
+from plugin.sandbox.wire import QUERY_KEY
 
 log = logging.getLogger("sidecard.sandbox")
 
@@ -138,7 +139,7 @@ def run_graphql(store: SandboxStore, shop: str, payload: Mapping[str, Any], *,
     schema = load_schema()
     variables = payload.get("variables") or {}
     operation_name = payload.get("operationName") or None
-    document, errors = checked_document(str(payload.get("query")))
+    document, errors = checked_document(str(payload.get(QUERY_KEY)))
     if document is None or errors:
         return {"errors": [dict(e) for e in errors]}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -170,7 +171,8 @@ def run_graphql(store: SandboxStore, shop: str, payload: Mapping[str, Any], *,
         bucket.available -= requested
         ctx = Context(store=store, shop=store.shops[shop])
         meter = CostMeter(schema)
-        root = MutationRoot(ctx) if operation.operation.value == "mutation" else QueryRoot(ctx)
+        is_mutation = operation.operation is OperationType.MUTATION
+        root = MutationRoot(ctx) if is_mutation else QueryRoot(ctx)
         result = execute(schema, document, root_value=root, context_value=ctx,
                          variable_values=variables, operation_name=operation_name,
                          field_resolver=field_resolver, type_resolver=type_resolver,
@@ -187,7 +189,7 @@ def run_graphql(store: SandboxStore, shop: str, payload: Mapping[str, Any], *,
             body["data"] = result.data
         extensions: dict[str, Any] = {"cost": _cost(requested, actual, bucket.available)}
         if ctx.search_warnings:
-            extensions["search"] = [{"path": [], "query": "", "warnings": [
+            extensions["search"] = [{"path": [], QUERY_KEY: "", "warnings": [
                 {"field": name, "message": "Invalid search field for this query."}
                 for name in sorted(set(ctx.search_warnings))]}]
         body["extensions"] = extensions
