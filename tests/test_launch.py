@@ -82,13 +82,13 @@ def test_expired_used_tokens_are_purged(connection):
 
 
 @pytest.mark.parametrize(("claims", "reason"), [
-    ({"exp": int(time.time()) - 120, "iat": int(time.time()) - 400}, "expired"),
+    (lambda now: {"exp": now - 120, "iat": now - 400}, "expired"),
     ({"aud": "someone-else"}, "wrong_audience"),
     ({"email": None}, "missing_claim"),
     ({"jti": None}, "missing_claim"),
     ({"sub": None}, "missing_claim"),
-    ({"iat": int(time.time()), "exp": int(time.time()) + 601}, "lifetime"),
-    ({"iat": int(time.time()) + 120, "exp": int(time.time()) + 300}, "not_yet_valid"),
+    (lambda now: {"iat": now, "exp": now + 601}, "lifetime"),
+    (lambda now: {"iat": now + 120, "exp": now + 300}, "not_yet_valid"),
     ({"email": "not-an-email"}, "bad_claim"),
     ({"sub": 12345}, "invalid"),
     ({"customer": "buyer@example.com"}, "bad_claim"),
@@ -99,6 +99,9 @@ def test_expired_used_tokens_are_purged(connection):
 ])
 def test_bad_claims_are_refused_with_a_reason(connection, claims, reason):
     """Each malformed or mis-addressed claim set is a 401 with its reason."""
+    # Times are taken when the test runs, not at collection: a long run must not age them.
+    if callable(claims):
+        claims = claims(int(time.time()))
     with pytest.raises(AuthenticationError) as caught:
         verify_launch_token(launch_token(connection, **claims))
     assert caught.value.http_status == 401

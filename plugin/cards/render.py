@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app, g, render_template, request
 
 from plugin.cards.availability import with_actions
 
@@ -31,11 +31,22 @@ def card_context(card: Mapping[str, Any], *, matched_by: Mapping[str, list[str]]
     customers = [dict(c, matched_by=(matched_by or {}).get(c["id"], c.get("matched_by", [])))
                  for c in card["customers"]]
     account_index = {c["id"]: n for n, c in enumerate(customers, start=1)}
-    latest = with_actions(card.get("latest_order"))
+    latest = order_with_actions(card.get("latest_order"))
     return {"card": card, "customers": customers, "merged": card.get("merged", False),
             "account_index": account_index, "latest": latest,
             "open_order_id": open_order_id or (latest["id"] if latest else None),
             "more_url": more_orders_url(card)}
+
+
+def order_with_actions(order: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The order with its `actions`: the session agent's (permissions applied) when a session
+    is in `g.agent_session`, else what the order's state alone allows."""
+    session = g.get("agent_session")
+    if session is None or order is None:
+        return with_actions(order)
+    from plugin.actions.service import with_order_actions
+
+    return with_order_actions(session, order)
 
 
 def more_orders_url(card: Mapping[str, Any]) -> str | None:
@@ -65,7 +76,7 @@ def render_more_orders(card: Mapping[str, Any]) -> str:
 def render_order(order: Mapping[str, Any]) -> str:
     """One order's expanded detail, with its actions (kept when the caller computed them)."""
     return render_template("cards/_order_detail.html",
-                           order=order if "actions" in order else with_actions(order))
+                           order=order if "actions" in order else order_with_actions(order))
 
 
 def render_chooser(found: Mapping[str, Any]) -> str:

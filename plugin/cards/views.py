@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import jwt
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, abort, current_app, g, render_template, request
 
 from plugin.card_data import launch_card
 from plugin.cards import bp
@@ -24,7 +24,7 @@ from plugin.helpdesks import get_adapter
 from plugin.launch import LaunchContext, find_connection, verify_launch_token
 from plugin.models.helpdesk import KINDS
 from plugin.security import allow_framing
-from plugin.sessions import issue_session
+from plugin.sessions import decode_session, issue_session
 
 log = logging.getLogger("sidecard.cards")
 
@@ -68,6 +68,7 @@ def card(kind: str) -> Response:
                            f"/cards/{ctx.connection.kind} instead.", connection=ctx.connection)
 
     token, expires_in = issue_session(ctx)
+    g.agent_session = decode_session(token)  # the card shows the actions this agent may use
     requester = {k: ctx.customer.get(k) for k in ("email", "phone", "name")}
     page: dict[str, Any] = {"state": "empty", "body": None, "problem": None}
     status = 200
