@@ -11,6 +11,7 @@ from flask import Blueprint, Flask
 
 bp = Blueprint("demo", __name__)
 
+from plugin.demo import helpdesks  # noqa: E402, F401  (the demo helpdesk pages)
 from plugin.demo.views import render_demo_index  # noqa: E402  (routes register on bp)
 
 __all__ = ["bp", "init_app", "render_demo_index"]

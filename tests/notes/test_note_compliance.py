@@ -6,7 +6,7 @@ from notes_kit import connection_for, note, queue_committed, shop_for_tests
 
 from plugin.extensions import db
 from plugin.jobs import run_pending
-from plugin.models import AuditEvent, ConversationNote
+from plugin.models import AuditEvent, ConversationNote, CustomerCache
 from plugin.models.base import utcnow
 from plugin.webhooks.compliance import (
     SHOP_ERASERS,
@@ -41,15 +41,19 @@ def test_data_request_exports_the_customers_notes(app):
 
 
 def test_customer_redact_scrubs_notes_not_sent_yet(app, stand_in):
-    """customers/redact replaces the customer's email/phone in queued notes before sending."""
+    """customers/redact replaces the customer's name/email/phone in notes before sending."""
     connection = connection_for("gorgias")
-    about = queue_committed(connection, text="Refund for john@example.com (555-625-1199)",
-                            order_id="299938")
+    db.session.add(CustomerCache(shop_id=connection.shop_id, cache_key="customer:191167",
+                                 customer_id="191167",
+                                 payload={"customer": {"id": "191167", "displayName":
+                                                       "John Smith"}}))
+    about = queue_committed(connection, text="Refund for John Smith, john@example.com "
+                                             "(555-625-1199)", order_id="299938")
     unlinked = queue_committed(connection, text="Ask JOHN@example.com to confirm")
     customers_redact(event("customers/redact", {"customer": CUSTOMER,
                                                 "orders_to_redact": [299938]}))
     db.session.commit()
-    assert note(about).text == "Refund for [redacted] ([redacted])"
+    assert note(about).text == "Refund for [redacted], [redacted] ([redacted])"
     assert note(unlinked).text == "Ask [redacted] to confirm"
     run_pending()
     assert all("john@" not in n.body for n in stand_in.notes_for("gorgias"))
