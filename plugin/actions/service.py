@@ -137,8 +137,15 @@ def order_actions(shop: Shop, config: ShopPermissions, permission_set: Permissio
 
 def order_actions_for(session: Any, order: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The `actions` list of `GET /api/v1/orders/{id}` for this session's agent."""
-    config, permission_set = permissions_for(session)
-    return order_actions(session.shop, config, permission_set, order)
+    return actions_for_agent(session.shop, session.email, session.identity, order)
+
+
+def actions_for_agent(shop: Shop, email: str, identity: str | None,
+                      order: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The order's `actions` for an agent named by email and identity (e.g. from a launch,
+    before any session exists: the card page)."""
+    config = shop_permissions(shop.id)
+    return order_actions(shop, config, resolve_set(config, email, identity), order)
 
 
 def with_order_actions(session: Any, order: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -245,6 +252,6 @@ def run_action(session: Any, order_id: str, name: str, body: Any,
     return execute(record, run)
 
 
-__all__ = ["ActionResponse", "NOT_ENABLED", "approve", "deny", "list_approvals",
-           "order_actions_for", "permissions_summary", "preview_action", "refuse_request",
-           "run_action", "session_permissions", "with_order_actions"]
+__all__ = ["ActionResponse", "NOT_ENABLED", "actions_for_agent", "approve", "deny",
+           "list_approvals", "order_actions_for", "permissions_summary", "preview_action",
+           "refuse_request", "run_action", "session_permissions", "with_order_actions"]

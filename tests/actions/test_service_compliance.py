@@ -8,9 +8,9 @@ from action_kit import act, action_requests, approvals, paid_order, session_for,
 from plugin.extensions import db
 from plugin.models import ActionRequest, ApprovalRequest, PermissionConfig
 from plugin.webhooks.compliance import (
+    SHOP_ERASERS,
     customers_data_request,
     customers_redact,
-    shop_redact,
 )
 from plugin.webhooks.handlers import WebhookEvent
 
@@ -71,16 +71,13 @@ def test_customer_redact_scrubs_stored_answers_and_approvals(app, client, store,
     assert approvals()[0].amount == "80.00"
 
 
-def test_shop_redact_erases_actions_approvals_and_permission_sets(app, client, store,
-                                                                  connection, shop):
-    """shop/redact deletes every action row of the shop."""
+def test_shop_erasure_deletes_actions_approvals_and_permission_sets(app, client, store,
+                                                                    connection, shop):
+    """shop/redact's `actions` step deletes every action row of the shop, and only its."""
     customer_actions(client, store, connection, shop)
-    shop.clear_tokens()
-    from plugin.models.base import utcnow
-
-    shop.uninstalled_at = utcnow()
+    deleted = SHOP_ERASERS["actions"](action_kit.SHOP, shop.id, None)
     db.session.commit()
-    shop_redact(event("shop/redact", {"shop_domain": action_kit.SHOP}))
-    db.session.commit()
+    assert deleted == 4  # two action requests, one approval, the permission sets
     for model in (ActionRequest, ApprovalRequest, PermissionConfig):
         assert db.session.scalars(db.select(model)).all() == []
+    assert SHOP_ERASERS["actions"]("gone.myshopify.com", None, None) == 0

@@ -1,10 +1,17 @@
-"""The card in a real browser (Debian chromium through Playwright) at 320 pixels wide."""
+"""The card in a real browser (Debian chromium through Playwright) at 320 pixels wide.
+
+Robust under `pytest -n 2`: one chromium per module (launching one per test doubled the
+load on two shared cores), a fresh context per test, 15-second timeouts, the full set of
+flags this machine needs, and a database file instead of in-memory SQLite (whose single
+shared connection the server's threads and the test thread would otherwise use at once).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from dbtools import base_test_database_url, is_postgres
 from factories import launch_token
 
 from plugin.sandbox import serve_sandbox
@@ -12,27 +19,51 @@ from plugin.sandbox import serve_sandbox
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
+# No sandbox as root; no background calls to Google's hosts (refused here, slow to fail).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def browser_page(app):
-    """A 320px-wide chromium page and the app served on a loopback port."""
+def app_config(tmp_path):
+    """A database file when the suite runs on SQLite (the server answers from threads)."""
+    if is_postgres(base_test_database_url()):
+        return {}
+    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'card.db'}"}
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Debian chromium for the module."""
     if not CHROMIUM.exists():
         pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium")
     from playwright.sync_api import sync_playwright
 
-    base, stop = serve_sandbox(app)
-    errors: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 320, "height": 800})
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.set_default_timeout(10_000)
-        yield base, page, errors
+                                             args=CHROMIUM_ARGS, timeout=60_000)
+        yield browser
         browser.close()
-    stop()
+
+
+@pytest.fixture
+def browser_page(app, chromium):
+    """A 320px-wide page in a fresh context and the app served on a free loopback port."""
+    base, stop = serve_sandbox(app)
+    errors: list[str] = []
+    context = chromium.new_context(viewport={"width": 320, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(2 * TIMEOUT_MS)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        yield base, page, errors
+    finally:
+        context.close()
+        stop()
 
 
 def test_card_fits_320_pixels_and_works_from_the_keyboard(browser_page, world, connection):

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): run each as a module, e.g. `python -m benchmarks.card`."""
