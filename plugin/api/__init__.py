@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
         approvals,
         audit,
         customers,
+        gorgias,
         launch,
         orders,
         sessions,

@@ -524,6 +524,10 @@
       if (other && other !== panel && !other.hidden) { closePanel(other, false); }
     }
     if (wasOpen) { closePanel(panel, true); return; }
+    // The last action's "Done" banner belongs to the last action: a new one starts clean.
+    var body = section.closest("[data-order-body]");
+    var stale = body ? body.querySelectorAll("[data-action-succeeded]") : [];
+    for (var j = 0; j < stale.length; j++) { stale[j].remove(); }
     panel.hidden = false;
     b.setAttribute("aria-expanded", "true");
     showForm(panel);
@@ -784,6 +788,7 @@
   /* --- approvals ------------------------------------------------------------------------- */
 
   var approvalsBox = document.querySelector("[data-approvals]");
+  var approvalsNotice = ""; /* what the agent last decided, kept across reloads of the list */
   var STATUS_TEXT = { pending: "Waiting", approved: "Approved", denied: "Denied", expired: "Expired",
     executed: "Approved and done", execution_failed: "Approved, but it failed" };
   var STATUS_TONE = { pending: "attention", approved: "info", denied: "critical", expired: "neutral",
@@ -813,6 +818,13 @@
     title.textContent = approver ? "Approvals · " + (pending ? pending + " waiting" : "none waiting")
       : "Your approval requests · " + items.length;
     list.textContent = "";
+    if (approvalsNotice) {
+      var notice = el("p", "sc-banner sc-banner--success sc-result", approvalsNotice);
+      notice.setAttribute("role", "status");
+      notice.setAttribute("tabindex", "-1");
+      notice.setAttribute("data-approvals-notice", "");
+      list.appendChild(notice);
+    }
     if (!items.length) { list.appendChild(el("p", "sc-subdued", "Nothing is waiting for approval.")); }
     var ul = el("ul", "sc-approval-list");
     items.forEach(function (a) { ul.appendChild(approvalItem(a, approver)); });
@@ -883,15 +895,16 @@
       b.removeAttribute("aria-busy");
       if (res.ok) {
         var json = res.json || {};
-        var msg = verb === "deny" ? "Denied." : (json.summary || "Approved.");
-        var ok = el("div", "sc-banner sc-banner--success sc-result", msg);
-        ok.setAttribute("role", "status");
-        out.appendChild(ok);
-        announce(msg);
+        approvalsNotice = verb === "deny" ? "Denied: " + (li.querySelector(".sc-approval__what").textContent)
+          : "Approved and done: " + (json.summary || "the request ran.");
+        announce(approvalsNotice);
         var orderId = (json.approval && json.approval.order_id) || (json.order && json.order.id);
         var row = orderId ? document.querySelector("#sc-order-" + orderId + " details[data-order-url]") : null;
         if (row && verb === "approve") { refreshOrder(row, null); }
-        window.setTimeout(loadApprovals, 1500);
+        loadApprovals().then(function () {
+          var notice = approvalsBox.querySelector("[data-approvals-notice]");
+          if (notice) { notice.focus(); }
+        });
         return;
       }
       for (var j = 0; j < buttons.length; j++) { buttons[j].disabled = false; }

@@ -323,3 +323,20 @@ def test_a_running_record_past_its_lease_is_taken_over(app, client, store, lead)
     again = act(client, lead, order.id, "edit_note", {"note": "x"}, key="n")
     assert again.status_code == 200
     assert action_requests()[0].status == SUCCEEDED
+
+
+def test_a_resent_refund_is_replayed_by_shopify_not_doubled(client, store, lead, hooks,
+                                                            monkeypatch):
+    """Even without the order comparison, the retry resends under the row's `@idempotent`
+    key and Shopify (the sandbox) replays the first refund instead of making a second."""
+    from plugin.actions import execution
+
+    monkeypatch.delitem(execution.RECOVERY_RULES, "refund")
+    order = paid_order(store, price="10.00", quantity=3)
+    body = {"line_items": [{"line_item_id": str(order.lines[0].id), "quantity": 1}]}
+    hooks.lose_response("RefundCreate")
+    assert act(client, lead, order.id, "refund", body, key="r").status_code == 502
+    retry = act(client, lead, order.id, "refund", body, key="r")
+    assert retry.status_code == 200, retry.get_json()
+    assert operations(store)["RefundCreate"] == 2  # sent twice...
+    assert len(refunds_of(store, order)) == 1  # ...refunded once

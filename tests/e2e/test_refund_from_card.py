@@ -105,6 +105,7 @@ class Helpdesk:
     mailbox: Mailbox
     errors: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)  # API paths POSTed, in order
 
     def open_card(self, customer_email: str, **agent: str) -> tuple[Any, Any]:
         """A new browser tab on the ticket, the card launched for `agent`: (page, frame)."""
@@ -116,7 +117,10 @@ class Helpdesk:
                 if msg.type == "error" else None)
 
         def seen(request) -> None:
-            if request.method == "POST" and request.url.endswith("/actions/refund"):
+            if request.method != "POST":
+                return
+            self.posts.append(request.url.split("/api/v1/", 1)[-1])
+            if request.url.endswith("/actions/refund"):
                 self.keys.append(request.headers.get("idempotency-key"))
 
         page.on("request", seen)
@@ -184,6 +188,8 @@ def test_agent_refunds_one_line_item_from_the_framed_card(framed):
     assert preview.locator("[data-preview-total] dd").text_content() == "$12.50"
     assert "Back to" in preview.text_content()
     assert row.locator("[data-needs-approval]").count() == 0
+    # The open panel and its preview fit the 320px sidebar: no sideways scrolling.
+    assert frame.locator("html").evaluate("e => e.scrollWidth") <= 320
 
     row.locator("[data-confirm]").dblclick()
     done = row.locator("[data-action-succeeded]")
@@ -280,10 +286,14 @@ def test_a_lead_verifies_and_approves_the_request_from_the_card(helpdesk, framed
     approve.wait_for()
     item.locator("[data-approval-comment]").fill("OK, broken in transit")
     approve.dblclick()
-    item.locator("[data-approval-result] .sc-banner--success").wait_for()
-    assert "approved by Lee Lead" in item.text_content()
+    notice = lead.locator("[data-approvals-notice]")
+    notice.wait_for()
+    assert "Approved and done:" in notice.text_content()
+    assert "approved by Lee Lead" in notice.text_content()
     refunds = sandbox.order(SHOP, order.id).refunds
     assert len(refunds) == 1 and refunds[0].note == "Arrived broken"
+    assert helpdesk.posts.count(f"approvals/{approval_id}/approve") == 1
+    lead.locator(f"#sc-order-{order.id} summary", has_text="Refunded").wait_for()
     lead.locator("[data-approvals] summary", has_text="none waiting").wait_for()
     assert errors == []
 
@@ -299,3 +309,58 @@ def mailbox_code(helpdesk: Helpdesk, address: str) -> str:
             return codes[-1]
         time.sleep(0.05)
     raise AssertionError(f"no code was mailed to {address}")
+
+
+def _act(row, name: str, fill) -> str:
+    """Open an action's panel, fill it, review, confirm; the "Done" banner's text."""
+    row.locator(f'[data-action-open="{name}"]').click()
+    panel = row.locator(f'[data-action-panel="{name}"]')
+    fill(panel)
+    panel.get_by_role("button", name="Review").click()
+    panel.locator(f'[data-preview="{name}"]').wait_for()
+    panel.locator("[data-confirm]").click()
+    done = row.locator(f'[data-action-succeeded="{name}"]')
+    done.wait_for()
+    return done.text_content()
+
+
+def test_tags_note_address_and_cancel_from_the_card(framed):
+    """Each form sends a body the API takes, and the store changes as the agent asked."""
+    frame, page, order, errors, keys, sandbox = framed
+    row = frame.locator(f"#sc-order-{order.id}")
+    row.locator("[data-order-detail]").wait_for()
+
+    def add_tags(panel):
+        panel.locator("[data-tag-input]").fill("vip, rush")
+        panel.locator("[data-tag-input]").press("Enter")
+
+    def swap_tags(panel):
+        panel.locator('[data-tag="rush"] [data-tag-remove]').click()
+        panel.locator("[data-tag-input]").fill("late")
+
+    assert "added vip, rush" in _act(row, "edit_tags", add_tags)
+    assert "added late; removed rush" in _act(row, "edit_tags", swap_tags)
+    assert sandbox.order(SHOP, order.id).tags == ["vip", "late"]
+
+    _act(row, "edit_note", lambda p: p.locator('textarea[name="note"]').fill("Called them"))
+    _act(row, "edit_note", lambda p: p.locator('textarea[name="note"]').fill("Second call"))
+    assert sandbox.order(SHOP, order.id).note == "Called them\nSecond call"
+
+    def move(panel):
+        for name, value in {"address1": "5 Elm St", "city": "Toronto", "province_code": "on",
+                            "zip": "M5V 2T6", "country_code": "ca"}.items():
+            panel.locator(f'input[name="{name}"]').fill(value)
+
+    assert "5 Elm St, Toronto ON M5V 2T6" in _act(row, "update_shipping_address", move)
+    address = sandbox.order(SHOP, order.id).shipping_address
+    assert (address.city, address.province_code, address.country_code) == ("Toronto", "ON",
+                                                                           "CA")
+
+    def cancel(panel):
+        panel.locator('select[name="reason"]').select_option("INVENTORY")
+        panel.locator('input[name="refund"]').uncheck()  # a refund would need approval here
+
+    _act(row, "cancel", cancel)
+    assert sandbox.order(SHOP, order.id).cancel_reason == "INVENTORY"
+    assert "Cancelled" in row.locator("summary").text_content()
+    assert errors == []
