@@ -132,7 +132,8 @@ def serve(pipe: Any, options: dict[str, Any]) -> None:
         while True:
             command = pipe.recv()
             if command == "stats":
-                pipe.send({"shop": store.stats(SHOP), "card": stats_snapshot()})
+                pipe.send({"shop": store.stats(SHOP), "card": stats_snapshot(),
+                           "cpu": time.process_time()})
             elif command == "stop":
                 break
     finally:
@@ -193,12 +194,16 @@ class Bench:
 
     def phase(self, run: Callable[[], list[float]]) -> dict[str, Any]:
         """Run one measured phase; its latencies plus Shopify calls and cost per request."""
-        before = self.stats()["shop"]
+        first = self.stats()
         samples = run()
-        after = self.stats()["shop"]
+        last = self.stats()
+        before, after = first["shop"], last["shop"]
         n = max(1, len(samples))
         calls = after["graphql_calls"] - before["graphql_calls"]
         return {**percentiles(samples),
+                # Server CPU (app and in-process sandbox): far less sensitive to a busy
+                # machine than wall-clock latency.
+                "server_cpu_ms_per_request": round((last["cpu"] - first["cpu"]) * 1000 / n, 1),
                 "shopify_calls_per_request": round(calls / n, 2),
                 "query_cost_per_request": round(
                     (after["actual_cost"] - before["actual_cost"]) / n, 1),
@@ -240,15 +245,18 @@ class Bench:
             thread.start()
         start.wait()
         began = time.perf_counter()
-        before = self.stats()["shop"]
+        first = self.stats()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - began
-        after = self.stats()["shop"]
+        last = self.stats()
+        before, after = first["shop"], last["shop"]
         return {**percentiles(latencies), "clients": clients, "errors": len(errors),
                 "first_error": errors[0] if errors else None,
                 "seconds": round(wall, 2), "rps": round(len(latencies) / wall, 1),
-                "shopify_calls": after["graphql_calls"] - before["graphql_calls"]}
+                "shopify_calls": after["graphql_calls"] - before["graphql_calls"],
+                "server_cpu_ms_per_request": round(
+                    (last["cpu"] - first["cpu"]) * 1000 / max(1, len(latencies)), 1)}
 
     def actions(self, count: int, session: str) -> dict[str, Any] | None:
         """`edit_tags` through the action API: latency and overhead over Shopify's share."""
@@ -346,17 +354,18 @@ def table(results: dict[str, Any]) -> str:
              f"server: {results['server']}; 1-minute load average at the end: "
              f"{results['load_average_1m']}", "",
              f"{'phase':<26}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-             f"{'calls/req':>11}{'cost/req':>10}{'requested':>11}"]
+             f"{'cpu ms/req':>11}{'calls/req':>11}{'cost/req':>10}{'requested':>11}"]
     for key, label in (("card_cold", "card view, cold"), ("card_warm", "card view, warm"),
                        ("order_cold", "GET order, cold"), ("order_warm", "GET order, warm")):
         r = results[key]
         lines.append(f"{label:<26}{r['n']:>5}{r['p50']:>9}{r['p95']:>9}{r['p99']:>9}"
-                     f"{r['shopify_calls_per_request']:>11}{r['query_cost_per_request']:>10}"
+                     f"{r['server_cpu_ms_per_request']:>11}{r['shopify_calls_per_request']:>11}{r['query_cost_per_request']:>10}"
                      f"{r['requested_cost_per_request']:>11}")
     t = results["throughput"]
     lines += ["", f"warm card views, {t['clients']} concurrent clients: {t['rps']} req/s "
                   f"({t['n']} in {t['seconds']} s, p50 {t['p50']} ms, p95 {t['p95']} ms, "
-                  f"errors {t['errors']}, Shopify calls {t['shopify_calls']})"]
+                  f"server CPU {t['server_cpu_ms_per_request']} ms/req, errors {t['errors']}, "
+                  f"Shopify calls {t['shopify_calls']})"]
     a = results.get("actions")
     if a and a.get("error"):
         lines.append(f"edit_tags action: failed ({a['error']})")

@@ -9,8 +9,8 @@ mid-action (the row is `failed` with `may_have_applied`):
   sending anything (`recovered_after_uncertain_failure`). The comparison is the action's own
   `already_applied(before, after, body)` when it defines one, else `RECOVERY_RULES`:
   refund — a refund that was not there before; cancel — the order is now cancelled;
-  edit_tags — every added tag present and every removed tag absent; edit_note — the note
-  changed and now holds the text;
+  edit_tags — every added tag present and every removed tag absent; edit_note — the note is
+  what the edit makes of the note before it (so an append is never appended twice);
 - otherwise the request runs again as new. For `refund` that is safe even if the first attempt
   did reach Shopify: `refundCreate` carries the row's `@idempotent` key, so Shopify replays
   the first refund instead of making a second. `update_shipping_address` overwrites the
@@ -165,10 +165,12 @@ def _tags_recovered(before: Mapping[str, Any], after: Mapping[str, Any],
 
 def _note_recovered(before: Mapping[str, Any], after: Mapping[str, Any],
                     body: Mapping[str, Any]) -> dict[str, Any] | None:
-    text = str(body.get("note") or "").strip()
-    note = str(after.get("note") or "")
-    if note != str(before.get("note") or "") and text in note:
-        return {"note": note}
+    from plugin.actions.note import resulting_note
+
+    # The note is what the edit makes of the note before it (an append is not appended twice).
+    expected = resulting_note(before.get("note"), body)
+    if (after.get("note") or "") == (expected or ""):
+        return {"note": after.get("note")}
     return None
 
 

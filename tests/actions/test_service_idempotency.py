@@ -340,3 +340,14 @@ def test_a_resent_refund_is_replayed_by_shopify_not_doubled(client, store, lead,
     assert retry.status_code == 200, retry.get_json()
     assert operations(store)["RefundCreate"] == 2  # sent twice...
     assert len(refunds_of(store, order)) == 1  # ...refunded once
+
+
+def test_an_append_whose_answer_was_lost_is_not_appended_twice(client, store, lead, hooks):
+    """edit_note in append mode: the retry sees the line already there."""
+    order = paid_order(store, note="Fragile")
+    body = {"note": "Customer called", "mode": "append"}
+    hooks.lose_response("OrderUpdate")
+    assert act(client, lead, order.id, "edit_note", body, key="n").status_code == 502
+    assert act(client, lead, order.id, "edit_note", body, key="n").status_code == 200
+    assert store.order(SHOP, order.id).note == "Fragile\nCustomer called"
+    assert operations(store)["OrderUpdate"] == 1

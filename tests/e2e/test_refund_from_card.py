@@ -364,3 +364,79 @@ def test_tags_note_address_and_cancel_from_the_card(framed):
     assert sandbox.order(SHOP, order.id).cancel_reason == "INVENTORY"
     assert "Cancelled" in row.locator("summary").text_content()
     assert errors == []
+
+
+def test_shopify_refusing_shows_its_own_messages(framed):
+    """A 422 shows the answer's message and each of Shopify's `errors[].message`."""
+    frame, page, order, errors, keys, sandbox = framed
+    refused = {"error": "shopify_refused", "message": "Shopify refused the refund.",
+               "errors": [{"field": ["transactions", "0", "amount"],
+                           "message": "Amount exceeds the refundable amount"}]}
+    page.context.route("**/actions/refund", lambda route: route.fulfill(
+        status=422, json=refused))
+    _review_one_mug(frame, order)
+    row = frame.locator(f"#sc-order-{order.id}")
+    row.locator("[data-confirm]").click()
+    result = row.locator("[data-action-result] [role=alert]")
+    result.wait_for()
+    assert "Shopify refused the refund." in result.text_content()
+    assert result.locator(".sc-errors li").all_text_contents() == [
+        "Amount exceeds the refundable amount"]
+    assert row.locator("[data-confirm]").count() == 0  # change it (Back) to try again
+    assert row.get_by_role("button", name="Back").is_enabled()
+    assert sandbox.order(SHOP, order.id).refunds == []
+
+
+def test_an_order_that_changed_since_the_preview_is_refused_with_the_reason(framed):
+    """Both mugs refunded in Shopify's admin after the preview: Confirm says so, and refunds
+    nothing more."""
+    from plugin.sandbox.executor import run_graphql
+
+    frame, page, order, errors, keys, sandbox = framed
+    _review_one_mug(frame, order)
+    mug = order.lines[0]
+    body = run_graphql(sandbox, SHOP, {
+        "query": """mutation R($input: RefundInput!, $key: String!) {
+          refundCreate(input: $input) @idempotent(key: $key) { userErrors { message } } }""",
+        "variables": {"key": "admin-refund", "input": {
+            "orderId": f"gid://shopify/Order/{order.id}",
+            "refundLineItems": [{"lineItemId": f"gid://shopify/LineItem/{mug.id}",
+                                 "quantity": 2, "restockType": "NO_RESTOCK"}],
+            "transactions": [{"orderId": f"gid://shopify/Order/{order.id}",
+                              "gateway": "shopify_payments", "kind": "REFUND",
+                              "amount": "25.00"}]}}})
+    assert not body["data"]["refundCreate"]["userErrors"]
+    row = frame.locator(f"#sc-order-{order.id}")
+    row.locator("[data-confirm]").click()
+    result = row.locator("[data-action-result] [role=alert]")
+    result.wait_for()
+    assert "Only 0 of Mug can still be refunded" in result.text_content()
+    assert len(sandbox.order(SHOP, order.id).refunds) == 1  # the admin's, no other
+
+
+def test_the_refund_panel_works_from_the_keyboard(framed):
+    """Enter opens the panel (focus on its title), the stepper answers Enter, Escape closes it
+    and gives focus back to its button."""
+    frame, page, order, errors, keys, sandbox = framed
+    row = frame.locator(f"#sc-order-{order.id}")
+    row.locator("[data-order-detail]").wait_for()
+    opener = row.locator('[data-action-open="refund"]')
+    opener.focus()
+    page.keyboard.press("Enter")
+    panel = row.locator('[data-action-panel="refund"]')
+    panel.wait_for()
+    assert opener.get_attribute("aria-expanded") == "true"
+    focused = "e => e.ownerDocument.activeElement === e"
+    assert panel.locator(".sc-panel__title").evaluate(focused)
+    plus = panel.locator(f'[data-refund-line="{order.lines[0].id}"] [data-step="1"]')
+    plus.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # capped at the refundable quantity
+    assert panel.locator(f'[data-quantity][data-line-item-id="{order.lines[0].id}"]'
+                         ).input_value() == "2"
+    page.keyboard.press("Escape")
+    panel.wait_for(state="hidden")
+    assert opener.get_attribute("aria-expanded") == "false"
+    assert opener.evaluate(focused)
+    assert errors == []
