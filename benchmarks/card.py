@@ -20,7 +20,8 @@ is the client (httpx): it mints a fresh launch token per card view and measures
   minus the injected latency × the Shopify calls it made.
 
 The database is an SQLite file in a temporary directory, or `--database-url` /
-`DATABASE_URL` (use a throwaway PostgreSQL database: tables are created, nothing dropped).
+`DATABASE_URL` (use a throwaway PostgreSQL database: tables are created, nothing dropped;
+the demo shop's cached card answers are deleted at the start so that cold means cold).
 """
 
 from __future__ import annotations
@@ -90,10 +91,12 @@ class _LateApp:
 def serve(pipe: Any, options: dict[str, Any]) -> None:
     """Child process: build, install and serve the app; answer `stats`, stop on `stop`."""
     from cryptography.fernet import Fernet
+    from sqlalchemy import delete
 
     from plugin import create_app
     from plugin.card_data import reset_stats, stats_snapshot
     from plugin.extensions import db
+    from plugin.models.cache import CustomerCache
     from plugin.models.helpdesk import HelpdeskConnection, new_signing_secret
     from plugin.sandbox import SandboxStore, serve_sandbox
     from plugin.sandbox.demo import install_demo_shop
@@ -118,6 +121,9 @@ def serve(pipe: Any, options: dict[str, Any]) -> None:
         secret = new_signing_secret()
         connection.signing_secret = secret
         db.session.add(connection)
+        # A reused database still holds the last run's answers for the same sandbox ids:
+        # "cold" must mean nothing cached.
+        db.session.execute(delete(CustomerCache).where(CustomerCache.shop_id == shop.id))
         db.session.commit()
         info = {"base": base, "connection_id": connection.public_id, "secret": secret,
                 "people": people}
