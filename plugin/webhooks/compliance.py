@@ -147,8 +147,24 @@ def shop_redact(event: WebhookEvent) -> None:
     deleted = {name: fn(event.shop_domain, shop_id, event.job_id)
                for name, fn in SHOP_ERASERS.items()}
     if shop is not None:
+        # Helpdesk connections go last: notes, identity rows and launch tokens point at them.
+        deleted["helpdesk_connections"] = erase_helpdesk_connections(shop.id)
         db.session.delete(shop)
     log.info("shop %s redacted: %s", event.shop_domain, deleted)
+
+
+def erase_helpdesk_connections(shop_id: int) -> int:
+    """Delete the shop's helpdesk connections and their spent launch-token ids."""
+    from plugin.models import HelpdeskConnection, UsedLaunchToken
+
+    connection_ids = _shop_connection_ids(shop_id)
+    spent = db.session.execute(db.delete(UsedLaunchToken)
+                               .where(UsedLaunchToken.connection_id.in_(connection_ids))
+                               .execution_options(synchronize_session=False)).rowcount or 0
+    connections = db.session.execute(db.delete(HelpdeskConnection)
+                                     .where(HelpdeskConnection.shop_id == shop_id)
+                                     .execution_options(synchronize_session=False)).rowcount
+    return spent + (connections or 0)
 
 
 def customer_ref(event: WebhookEvent) -> CustomerRef | None:

@@ -276,3 +276,28 @@ def test_every_topic_has_a_handler(app):
     from plugin.webhooks.handlers import TOPIC_HANDLERS
 
     assert set(TOPICS) <= set(TOPIC_HANDLERS)
+
+
+def test_shop_redact_deletes_helpdesk_connections_and_what_points_at_them(
+        app, make_shop, send_webhook):
+    """Connections, spent launch tokens and queued notes go too (foreign keys on PostgreSQL)."""
+    from factories import launch_token, make_connection
+
+    from plugin.launch import verify_launch_token
+    from plugin.models import ConversationNote, HelpdeskConnection, UsedLaunchToken
+    from plugin.notes import queue_note
+
+    shop = make_shop()
+    connection = make_connection(shop)
+    verify_launch_token(launch_token(connection))
+    queue_note(shop_id=shop.id, connection_id=connection.id, conversation="42",
+               text="Dana refunded $5.00 USD on order #1001")
+    db.session.commit()
+    send_webhook("app/uninstalled")
+    run_pending()
+    send_webhook("shop/redact")
+    run_pending()
+    db.session.expire_all()
+    for model in (HelpdeskConnection, UsedLaunchToken, ConversationNote):
+        assert db.session.scalar(db.select(db.func.count()).select_from(model)) == 0
+    assert db.session.scalar(db.select(Shop.domain).where(Shop.domain == SHOP)) is None
