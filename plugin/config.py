@@ -64,29 +64,66 @@ def parse_list(value: Any) -> list[str]:
 
 def read_environment(environ: Mapping[str, str] | None = None,
                      dotenv_path: str | os.PathLike | None = ".env") -> dict[str, Any]:
-    """Collect the contract's variables from `.env` overlaid by the real environment."""
+    """Collect the contract's variables and any `Config` tunable from `.env` and the environment.
+
+    The environment wins over `.env`. A tunable (a `Config` attribute with a number, boolean or
+    string default) is read under its own name and converted to its default's type.
+
+    :raises ConfigurationError: a tunable's value does not parse as its type.
+    """
     environ = os.environ if environ is None else environ
     from_file: dict[str, Any] = {}
     if dotenv_path and Path(dotenv_path).is_file():
         from_file = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+
+    def lookup(name: str) -> Any:
+        value = environ.get(name, from_file.get(name))
+        return None if value in (None, "") else value
+
     values: dict[str, Any] = {}
     for name, default in CONTRACT_DEFAULTS.items():
-        value = environ.get(name, from_file.get(name))
-        values[name] = value if value not in (None, "") else default
-    values["SIDECARD_LOG_LEVEL"] = environ.get("SIDECARD_LOG_LEVEL", "INFO")
+        value = lookup(name)
+        values[name] = value if value is not None else default
+    for name, default in tunables().items():
+        value = lookup(name)
+        if value is not None:
+            values[name] = _coerce(name, value, default)
     return values
 
 
+def tunables() -> dict[str, Any]:
+    """`Config` settings that the environment may override, with their defaults."""
+    return {name: value for name, value in vars(Config).items()
+            if name.isupper() and isinstance(value, (bool, int, float, str))
+            and name not in CONTRACT_DEFAULTS}
+
+
+def _coerce(name: str, value: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            return parse_bool(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a {type(default).__name__}: {value!r}") from exc
+    return value
+
+
 class Config:
-    """Defaults that are not environment variables; `create_app` layers env and overrides."""
+    """Settings with their defaults; every upper-case setting below that holds a number, a
+    boolean or a string can be set from the environment under the same name."""
 
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 256 * 1024  # JSON bodies are small; refuse anything larger.
     JSON_SORT_KEYS = False
-    # Shopify HTTP: explicit connect/read timeouts and retry budget (seconds).
+    SIDECARD_LOG_LEVEL = "INFO"
+    # Shopify HTTP: explicit connect/read timeouts, pool size and retry budget (seconds).
     SHOPIFY_CONNECT_TIMEOUT = 3.0
     SHOPIFY_READ_TIMEOUT = 15.0
+    SHOPIFY_MAX_CONNECTIONS = 20
     SHOPIFY_MAX_RETRIES = 2
     SHOPIFY_MAX_THROTTLE_WAIT = 10.0
     # Webhook deliveries older than this are stale duplicates of a retried event.
@@ -98,6 +135,24 @@ class Config:
     SCOPES = "read_customers,read_orders,write_orders"
     # Sidecard's own session tokens (the card's bearer) live this long.
     SESSION_TTL_SECONDS = 15 * 60
+    # The card: how long a customer's card and an email/phone → customer match are cached,
+    # orders per page, and the region for national phone numbers when the shop has none.
+    CARD_CACHE_TTL_SECONDS = 300
+    CARD_MATCH_TTL_SECONDS = 3600
+    CARD_ORDERS_PAGE_SIZE = 10
+    DEFAULT_PHONE_REGION = ""
+    # Actions: approval requests expire; a request stuck "running" is taken over after a lease.
+    APPROVAL_TTL_SECONDS = 72 * 3600
+    ACTION_LEASE_SECONDS = 300
+    # Background jobs: how long a claimed job stays with its worker before another may take it.
+    JOBS_LEASE_SECONDS = 300
+    # Helpdesk API calls (conversation notes).
+    HELPDESK_CONNECT_TIMEOUT = 3.0
+    HELPDESK_READ_TIMEOUT = 10.0
+    NOTES_INLINE_TIMEOUT = 3.0
+    NOTES_LEASE_SECONDS = 120
+    NOTES_AUTH_RETRY_SECONDS = 600
+    NOTES_AUTH_RETRY_MAX_SECONDS = 3600
     DEMO_MODE = False
     DEMO_SHOP = "sidecard-demo.myshopify.com"
 
@@ -128,7 +183,9 @@ def finalize(config: dict[str, Any], instance_dir: Path = INSTANCE_DIR) -> None:
     config["DEMO_MODE"] = demo
     if demo:
         generated = _demo_secrets(instance_dir) if not config.get("TESTING") else {
-            "SECRET_KEY": secrets.token_urlsafe(48), "SHOPIFY_API_SECRET": "shpss_demo_secret_for_tests_only_0123456789",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            # PyJWT wants HS256 keys of 32 bytes or more, like Shopify's real secrets.
+            "SHOPIFY_API_SECRET": "shpss_demo_secret_for_tests_only_0123456789",
             "ENCRYPTION_KEY": Fernet.generate_key().decode(),
         }
         config["SHOPIFY_API_KEY"] = key or "sidecard-demo"

@@ -12,9 +12,9 @@ from plugin.api import bp
 from plugin.api.auth import current_session, require_session
 from plugin.card_data import customer_card, find_customers, launch_card
 from plugin.card_data.matching import MAX_PHONE_LENGTH
-from plugin.cards.availability import with_actions
 from plugin.cards.render import (
     html_response,
+    order_with_actions,
     render_card,
     render_launch,
     render_more_orders,
@@ -67,4 +67,4 @@ def get_customer(customer_id: str) -> Response:
     if wants_html():
         return html_response(render_more_orders(card) if after else render_card(card))
     return jsonify({**card, "customer": card["customers"][0],
-                    "latest_order": with_actions(card["latest_order"])})
+                    "latest_order": order_with_actions(card["latest_order"])})

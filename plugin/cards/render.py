@@ -11,8 +11,6 @@ from urllib.parse import urlencode
 
 from flask import Response, current_app, g, render_template, request
 
-from plugin.cards.availability import with_actions
-
 # The card page: its own script and styles only; JSON for the script is inert data.
 CARD_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; base-uri 'none'; form-action 'self'")
@@ -39,11 +37,13 @@ def card_context(card: Mapping[str, Any], *, matched_by: Mapping[str, list[str]]
 
 
 def order_with_actions(order: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The order with its `actions`: the session agent's (permissions applied) when a session
-    is in `g.agent_session`, else what the order's state alone allows."""
+    """The order with the session agent's `actions` (availability and permissions applied);
+    without a session in `g.agent_session` nobody may act, so the list is empty."""
     session = g.get("agent_session")
-    if session is None or order is None:
-        return with_actions(order)
+    if order is None:
+        return None
+    if session is None:
+        return {**order, "actions": []}
     from plugin.actions.service import with_order_actions
 
     return with_order_actions(session, order)
