@@ -114,7 +114,8 @@ def _device(session: AgentSession, body: dict[str, Any]) -> Response:
                                         verified_by="device_credential")
     return jsonify({"token": token, "expires_in": expires_in,
                     "agent": {**session.agent_dict(), "identity": IDENTITY_VERIFIED},
-                    "verified_by": "device_credential"})
+                    "verified_by": "device_credential",
+                    "permissions": _verified_permissions(session)})
 
 
 def _verified(session: AgentSession, verified_by: str, device_id: str | None) -> Response:
@@ -136,7 +137,15 @@ def _verified(session: AgentSession, verified_by: str, device_id: str | None) ->
                     "agent": {**session.agent_dict(), "identity": IDENTITY_VERIFIED},
                     "verified_by": verified_by,
                     "device_credential": issued.credential,
-                    "device_credential_expires_in": issued.expires_in})
+                    "device_credential_expires_in": issued.expires_in,
+                    "permissions": _verified_permissions(session)})
+
+
+def _verified_permissions(session: AgentSession) -> dict[str, Any]:
+    """The agent's permissions once verified: sets requiring a verified identity now match."""
+    from plugin.actions.service import permissions_summary
+
+    return permissions_summary(session.shop, session.email, IDENTITY_VERIFIED)
 
 
 def _rate_limited(exc: RateLimitedError) -> Response:

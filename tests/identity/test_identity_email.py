@@ -384,3 +384,26 @@ def test_parallel_guesses_never_exceed_five_tries(app, client, connection, mailb
     assert outcomes.count("wrong_code") <= 4
     db.session.expire_all()
     assert db.session.execute(db.select(VerificationCode.attempts)).scalar_one() == 5
+
+
+def test_verifying_answers_the_permissions_of_verified_only_sets(client, connection, mailbox):
+    """Once verified, the answer carries the set that requires a verified identity."""
+    from plugin.permissions import store_permissions
+
+    store_permissions(connection.shop_id, {
+        "enabled_actions": ["refund", "edit_tags"], "default": "Tier 1",
+        "permission_sets": [
+            {"name": "Leads", "actions": ["*"], "refund_limit": None, "can_approve": True,
+             "require_verified_identity": True, "agents": [AGENT]},
+            {"name": "Tier 1", "actions": ["edit_tags"], "refund_limit": "0.00",
+             "can_approve": False, "agents": ["*@example.com"]}]})
+    db.session.commit()
+    session = open_session(client, connection)
+    assert session["permissions"]["set"] == "Tier 1"
+    ask_code(client, session["token"])
+    response = verify(client, session["token"], method="email",
+                      code=mailbox.last_code(AGENT), device_id="device-0002")
+    assert response.status_code == 200, response.get_json()
+    permissions = response.get_json()["permissions"]
+    assert permissions["set"] == "Leads" and permissions["can_approve"] is True
+    assert permissions["actions"] == ["refund", "edit_tags"]
