@@ -216,3 +216,10 @@ class ActionInProgressError(SidecardError):
 
     http_status = 409
     code = "in_progress"
+
+
+class UnsupportedMediaTypeError(SidecardError):
+    """The request body is not JSON (send `Content-Type: application/json`)."""
+
+    http_status = 415
+    code = "unsupported_media_type"

@@ -10,6 +10,7 @@ servers) can make it "verified" when it names the agent.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import re
@@ -454,8 +455,9 @@ def verify_zendesk_signed_launch(form_token: str,
 
     Checks signature (RS256 only), `exp`/`iat`, `iss` = the account's Zendesk host, `aud` =
     the configured installation URL (any installation of this account when none is
-    configured), and `context.product`/`context.location`. A `jti`, if Zendesk sends one,
-    is spent like a launch token's. The identity is "verified": Zendesk signs on its servers.
+    configured), and `context.product`/`context.location`. The token is single use: its
+    `jti` is spent like a launch token's, or the token itself when Zendesk sends no `jti`.
+    The identity is "verified": Zendesk signs on its servers.
 
     :raises AuthenticationError: not configured, bad token, or the token names no agent
         (reason `agent_not_named`; a later step must establish the agent).
@@ -511,8 +513,11 @@ def verify_zendesk_signed_launch(form_token: str,
     shop = ensure_usable(connection)
     expires_at = datetime.fromtimestamp(float(claims["exp"]) + CLOCK_LEEWAY_SECONDS, UTC)
     jti = _text(claims.get("jti"), 255)
-    if jti is not None:
-        _spend_jti(connection, "zendesk:" + jti, expires_at)
+    # Spent either way: without a `jti` the token itself is the nonce (Zendesk signs a fresh
+    # one for every load), so a token lifted from a log or a re-sent form opens nothing.
+    # Hashed, so that the stored value fits the column whatever its length.
+    nonce = f"zendesk:{jti}" if jti is not None else f"zendesk-token:{form_token}"
+    _spend_jti(connection, hashlib.sha256(nonce.encode()).hexdigest(), expires_at)
     # ASSUMPTION [UNCONFIRMED]: the ticket id, if present, sits at context.ticket_id/ticketId.
     conversation = None
     for key in ("ticket_id", "ticketId"):
