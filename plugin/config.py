@@ -144,6 +144,8 @@ class Config:
     # Actions: approval requests expire; a request stuck "running" is taken over after a lease.
     APPROVAL_TTL_SECONDS = 72 * 3600
     ACTION_LEASE_SECONDS = 300
+    # The same request under a new key continues an uncertain attempt this recent.
+    ACTION_UNCERTAIN_WINDOW_SECONDS = 24 * 3600
     # Background jobs: how long a claimed job stays with its worker before another may take it.
     JOBS_LEASE_SECONDS = 300
     # Helpdesk API calls (conversation notes).

@@ -163,3 +163,22 @@ def launch(connection):
         return launch_token(connection, **claims)
 
     return make
+
+
+def refund_in_admin(store: SandboxStore, order: Any, line: Any, *, quantity: int, amount: str,
+                    key: str) -> None:
+    """Refund `quantity` of `line` (no restock) for `amount` straight in the sandbox store,
+    as a merchant would in Shopify's admin."""
+    from plugin.sandbox.executor import run_graphql
+
+    body = run_graphql(store, SHOP, {
+        "query": """mutation R($input: RefundInput!, $key: String!) {
+          refundCreate(input: $input) @idempotent(key: $key) { userErrors { message } } }""",
+        "variables": {"key": key, "input": {
+            "orderId": f"gid://shopify/Order/{order.id}",
+            "refundLineItems": [{"lineItemId": f"gid://shopify/LineItem/{line.id}",
+                                 "quantity": quantity, "restockType": "NO_RESTOCK"}],
+            "transactions": [{"orderId": f"gid://shopify/Order/{order.id}",
+                              "gateway": "shopify_payments", "kind": "REFUND",
+                              "amount": amount}]}}})
+    assert not body["data"]["refundCreate"]["userErrors"]

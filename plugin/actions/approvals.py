@@ -19,7 +19,7 @@ from plugin.actions import get_action
 from plugin.actions.base import agent_label
 from plugin.actions.events import Actor, audit, deliver_notes, queue_note
 from plugin.actions.execution import Run, execute, order_ids
-from plugin.actions.idempotency import ActionResponse, claim, request_hash
+from plugin.actions.idempotency import RESERVED_KEY_PREFIX, ActionResponse, claim, request_hash
 from plugin.exceptions import (
     ActionUnavailableError,
     NotFoundError,
@@ -42,13 +42,14 @@ from plugin.permissions import (
     IDENTITY_VERIFIED,
     PermissionSet,
     approval_refusal,
+    may_use,
     resolve_set,
     shop_permissions,
 )
 
 MAX_COMMENT_LENGTH = 1000
 MAX_LISTED = 100
-EXECUTION_KEY_PREFIX = "approval:"
+EXECUTION_KEY_PREFIX = RESERVED_KEY_PREFIX  # "approval:"; clients may not send such keys
 
 
 def _viewer(session: Any) -> tuple[Actor, PermissionSet | None]:
@@ -267,6 +268,7 @@ def approve(session: Any, approval_id: Any, comment: Any = None) -> ActionRespon
         if not decision.allowed:
             raise PermissionDeniedError(decision.message or "Not permitted.",
                                         reason=decision.reason)
+        _check_requester_may_still(approval)
         _expire(approval, shop.domain)
         if approval.status == PENDING:
             if not _decide(approval, viewer, APPROVED, comment):
@@ -292,6 +294,24 @@ def approve(session: Any, approval_id: Any, comment: Any = None) -> ActionRespon
     except SidecardError as exc:
         _refuse(viewer, approval, exc, "approve")
         raise
+
+
+def _check_requester_may_still(approval: ApprovalRequest) -> None:
+    """The action runs as its requester: the shop's switches and the requester's set must
+    still allow it now, not only when it was asked (sets are read on every request).
+
+    :raises PermissionDeniedError: switched off for the shop, or no longer in the
+        requester's set (403, `reason` as for the action itself).
+    """
+    config = shop_permissions(approval.shop_id)
+    requester_set = resolve_set(config, approval.requester_email, approval.requester_identity)
+    label = getattr(get_action(approval.action), "label", None) or approval.action
+    decision = may_use(config, requester_set, approval.action, label)
+    if not decision.allowed:
+        who = approval.requester_name or approval.requester_email
+        raise PermissionDeniedError(
+            f"This request can no longer run as {who} asked it: {decision.message}",
+            reason=decision.reason)
 
 
 def _run_approved(session: Any, approval: ApprovalRequest, viewer: Actor) -> ActionResponse:

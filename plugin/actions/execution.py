@@ -15,6 +15,11 @@ mid-action (the row is `failed` with `may_have_applied`):
   did reach Shopify: `refundCreate` carries the row's `@idempotent` key, so Shopify replays
   the first refund instead of making a second. `update_shipping_address` overwrites the
   address, so sending it twice leaves the same result.
+
+`refund` goes further: it stores the exact RefundInput before sending (`prepare`) and a retry
+resends that very input under the same key (`resend`), so Shopify replays or makes it once.
+The same request sent under a new key continues an uncertain attempt the same way
+(`idempotency.continue_uncertain`).
 """
 
 from __future__ import annotations
@@ -27,11 +32,12 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import func, select
 
 from plugin.actions import followup
 from plugin.actions.base import Action, ActionResult, agent_label, money_text, order_label
 from plugin.actions.events import Actor, audit, deliver_notes, queue_note
-from plugin.actions.idempotency import ActionResponse
+from plugin.actions.idempotency import ActionResponse, canonical_json
 from plugin.card_data.present import numeric_id, order_detail_vm, to_gid
 from plugin.exceptions import (
     ActionUnavailableError,
@@ -69,6 +75,8 @@ from plugin.permissions import (
 log = logging.getLogger("sidecard.actions")
 
 DEFAULT_APPROVAL_TTL_SECONDS = 72 * 3600
+# Key of `order_snapshot` holding what `prepare` said would be sent (see `execute`).
+PREPARED_KEY = "_sidecard_prepared"
 # Errors after which the same key may run again: Shopify failed, timed out or throttled.
 RETRYABLE_ERRORS = (ShopifyError, ShopNotInstalledError, RateLimitedError)
 # Shopify answered these before running anything: the mutation certainly did not happen.
@@ -209,13 +217,26 @@ def execute(record: ActionRequest, run: Run) -> ActionResponse:
         order = read_order(client, run.shop.domain, run.order_gid)
         record.customer_id = order.get("customer_id")
         before = record.order_snapshot
-        if record.attempts > 1 and record.may_have_applied and before:
+        prepared = (before or {}).get(PREPARED_KEY) if isinstance(before, Mapping) else None
+        resend = getattr(run.action, "resend", None)
+        # may_have_applied on entry: an earlier attempt (of this key, or continued from
+        # another key by `idempotency.continue_uncertain`) may have reached Shopify.
+        if record.may_have_applied and prepared and callable(resend):
+            # The exact request an earlier attempt may have sent, under the same key: Shopify
+            # replays it if it was made and makes it once if not. No re-check on purpose —
+            # the order may already show this very change (e.g. nothing left to refund).
+            stage = "perform"
+            result = resend(client, order, run.body, prepared,
+                            idempotency_key=record.shopify_key)
+            return _succeed(record, run, _order_of(before), result)
+        if record.may_have_applied and before:
             found = already_applied(run.action, before, order, run.body)
             if found is not None:
                 found["recovered_after_uncertain_failure"] = True
                 log.info("action %s on order %s: earlier attempt found applied", run.action.name,
                          run.order_id)
-                return _succeed(record, run, before, ActionResult(order=order, details=found))
+                return _succeed(record, run, _order_of(before),
+                                ActionResult(order=order, details=found))
         availability = run.action.availability(order)
         if not availability.available:
             reason = availability.reason or "This action is not available for this order."
@@ -239,9 +260,14 @@ def execute(record: ActionRequest, run: Run) -> ActionResponse:
                 f"{money_text(run.approval.amount, run.approval.currency)} that was approved; "
                 "ask for approval again.", reason="amount_changed",
                 amount=money_string(amount), approved_amount=run.approval.amount)
-        # From here Shopify may act: remember the order as it was, for a safe retry.
+        # From here Shopify may act: remember the order as it was (and, for actions that can
+        # say so, the exact request about to be sent), for a safe retry.
+        prepare = getattr(run.action, "prepare", None)
+        snapshot = dict(order)
+        if callable(prepare) and callable(getattr(run.action, "resend", None)):
+            snapshot[PREPARED_KEY] = _json_safe(prepare(client, order, run.body))
         stage = "perform"
-        record.order_snapshot = order
+        record.order_snapshot = snapshot
         record.may_have_applied = True
         db.session.commit()
         result = run.action.perform(client, order, run.body,
@@ -259,6 +285,11 @@ def execute(record: ActionRequest, run: Run) -> ActionResponse:
         _mark_crashed(record, uncertain=stage == "perform")
         raise
     return _succeed(record, run, order, result)
+
+
+def _order_of(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """The order as it was before the first attempt (the snapshot without our own keys)."""
+    return {k: v for k, v in snapshot.items() if k != PREPARED_KEY}
 
 
 def _amount_to_judge(client: Any, run: Run, order: dict[str, Any]) -> Decimal | None:
@@ -360,14 +391,16 @@ def _finish_failed(record: ActionRequest, run: Run, order: dict[str, Any] | None
     body["retry"] = ("Retry with the same Idempotency-Key: Sidecard checks the order first, "
                      "so the action cannot happen twice.")
     record.status, record.response_status, record.response_body = FAILED, exc.http_status, body
-    record.may_have_applied = uncertain
+    # An earlier attempt's uncertainty stands until a final answer: this one failing before
+    # it reached Shopify (an order read, a throttle) says nothing about the earlier one.
+    record.may_have_applied = uncertain or bool(record.may_have_applied)
     audit(run.actor, "action.failed", action=run.action.name, order_id=run.order_id,
           customer_id=record.customer_id, status="failed",
           summary=f"{run.action.label or run.action.name} on "
                   f"{order_label(order or {'id': run.order_id})} failed: {exc.message}",
           shopify_request_id=getattr(exc, "request_id", None),
           detail={"action_id": record.id, "http_status": exc.http_status, "error": exc.code,
-                  "may_have_applied": uncertain, "attempts": record.attempts,
+                  "may_have_applied": record.may_have_applied, "attempts": record.attempts,
                   "approval_id": run.approval.id if run.approval else None})
     if run.approval is not None:
         run.approval.result = body  # stays `approved`: approving again retries
@@ -425,6 +458,9 @@ def _open_approval(record: ActionRequest, run: Run, order: dict[str, Any],
     now = utcnow()
     what = approval_text(run, order, amount)
     limit = money_string(run.permission_set.refund_limit) if run.permission_set else None
+    waiting = _pending_twin(run, now)
+    if waiting is not None:
+        return _join_approval(record, run, order, waiting, limit)
     approval = ApprovalRequest(
         shop_id=run.shop.id, action=run.action.name, order_id=run.order_id,
         order_name=order.get("name"), customer_id=order.get("customer_id"),
@@ -456,6 +492,45 @@ def _open_approval(record: ActionRequest, run: Run, order: dict[str, Any],
     notes = queue_note(run.actor, note, event)
     db.session.commit()
     deliver_notes(notes)
+    return ActionResponse(202, body)
+
+
+def _pending_twin(run: Run, now: Any) -> ApprovalRequest | None:
+    """A pending, unexpired approval of the same agent for the same action, order and body.
+
+    The same request sent again under a new key (the card reopened, a bot retrying without
+    its key) is the same intent: approving both would act twice.
+    """
+    candidates = db.session.scalars(select(ApprovalRequest).where(
+        ApprovalRequest.shop_id == run.shop.id, ApprovalRequest.action == run.action.name,
+        ApprovalRequest.order_id == run.order_id, ApprovalRequest.status == PENDING,
+        ApprovalRequest.expires_at > now,
+        func.lower(ApprovalRequest.requester_email) == (run.actor.email or "").strip().lower(),
+    ).order_by(ApprovalRequest.id)).all()
+    wanted = canonical_json(run.raw_body)
+    return next((a for a in candidates if canonical_json(a.body) == wanted), None)
+
+
+def _join_approval(record: ActionRequest, run: Run, order: dict[str, Any],
+                   approval: ApprovalRequest, limit: str | None) -> ActionResponse:
+    """Answer a repeated request with the approval already waiting (audited, no new note)."""
+    body = {"status": "pending_approval", "approval_id": str(approval.id),
+            "action": run.action.name, "amount": approval.amount, "currency": approval.currency,
+            "refund_limit": limit, "expires_at": approval.expires_at.isoformat(),
+            "summary": approval.summary,
+            "message": "The same request is already waiting for an approver (request "
+                       f"{approval.id}); it will run once when approved."}
+    record.status, record.response_status, record.response_body = PENDING_APPROVAL, 202, body
+    record.approval_id = approval.id
+    record.may_have_applied = False
+    audit(run.actor, "approval.requested", action=run.action.name, order_id=run.order_id,
+          customer_id=order.get("customer_id"), status=PENDING,
+          summary=f"{agent_label(run.actor.agent_dict())} asked again for {approval.summary}; "
+                  f"joined the request already waiting ({approval.id})",
+          detail={"action_id": record.id, "approval_id": approval.id,
+                  "duplicate_of": approval.id, "amount": approval.amount,
+                  "currency": approval.currency, "refund_limit": limit})
+    db.session.commit()
     return ActionResponse(202, body)
 
 

@@ -26,12 +26,17 @@ from sqlalchemy.exc import IntegrityError
 from plugin.actions.events import Actor
 from plugin.exceptions import ActionInProgressError, IdempotencyConflictError, ValidationError
 from plugin.extensions import db
-from plugin.models.actions import FAILED, RUNNING, ActionRequest
+from plugin.models.actions import FAILED, REFUSED, RUNNING, ActionRequest
 from plugin.models.base import utcnow
 
 # 1–255 visible ASCII characters (no spaces, no control characters).
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Keys of this form are the ones approval runs claim (`approvals.EXECUTION_KEY_PREFIX`): a
+# client sending one could pre-empt an approval's run (its replay would answer instead).
+RESERVED_KEY_PREFIX = "approval:"
 DEFAULT_LEASE_SECONDS = 300
+# How long an uncertain attempt is continued by the same request sent under a new key.
+DEFAULT_UNCERTAIN_WINDOW_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -47,7 +52,8 @@ class ActionResponse:
 def check_idempotency_key(value: str | None) -> str:
     """The `Idempotency-Key` header value, checked.
 
-    :raises ValidationError: missing, empty, longer than 255 or not visible ASCII (400).
+    :raises ValidationError: missing, empty, longer than 255, not visible ASCII, or in the
+        namespace reserved for approval runs (400).
     """
     if value is None or value == "":
         raise ValidationError("Send an Idempotency-Key header (a unique value per action, "
@@ -56,6 +62,9 @@ def check_idempotency_key(value: str | None) -> str:
     if not KEY_RE.match(value):
         raise ValidationError("Idempotency-Key must be 1 to 255 visible ASCII characters.",
                               reason="bad_idempotency_key")
+    if value.lower().startswith(RESERVED_KEY_PREFIX):
+        raise ValidationError(f"Idempotency-Key must not start with {RESERVED_KEY_PREFIX!r} "
+                              "(reserved for approved requests).", reason="bad_idempotency_key")
     return value
 
 
@@ -137,3 +146,48 @@ def take_over(existing: ActionRequest) -> ActionRequest:
                                     "same Idempotency-Key.", reason="in_progress")
     db.session.refresh(existing)
     return existing
+
+
+def continue_uncertain(record: ActionRequest) -> ActionRequest:
+    """Let a fresh record continue the same request's uncertain attempt under another key.
+
+    The same agent sending the same action, order and body again under a new key after
+    Shopify failed mid-action (the card's Back then Confirm, a bot that lost its key) is the
+    same intent: the new record takes over the earlier one's Shopify key and order snapshot,
+    so it resends or recovers exactly as a retry with the first key would (never a second
+    refund). The earlier key then answers 409 `continued_elsewhere`. Committed.
+    """
+    if record.attempts != 1 or record.may_have_applied:
+        return record
+    window = int(current_app.config.get("ACTION_UNCERTAIN_WINDOW_SECONDS",
+                                        DEFAULT_UNCERTAIN_WINDOW_SECONDS))
+    twin = db.session.scalars(
+        select(ActionRequest).where(
+            ActionRequest.shop_id == record.shop_id,
+            ActionRequest.request_hash == record.request_hash,
+            ActionRequest.id != record.id, ActionRequest.status == FAILED,
+            ActionRequest.may_have_applied.is_(True),
+            # An approved request's run is retried by approving again, never continued here.
+            ActionRequest.approval_id.is_(None),
+            ActionRequest.updated_at >= utcnow() - timedelta(seconds=window))
+        .order_by(ActionRequest.id.desc())).first()
+    if twin is None:
+        return record
+    record.shopify_key = twin.shopify_key
+    record.order_snapshot = twin.order_snapshot
+    record.customer_id = twin.customer_id
+    record.may_have_applied = True
+    # Retire the earlier key (if nobody is retrying it right now; if they are, both send the
+    # same request under the same Shopify key, which Shopify deduplicates).
+    db.session.execute(
+        update(ActionRequest)
+        .where(ActionRequest.id == twin.id, ActionRequest.status == FAILED)
+        .values(status=REFUSED, response_status=409, may_have_applied=False,
+                response_body={"error": "idempotency_conflict", "reason": "continued_elsewhere",
+                               "continued_by": str(record.id),
+                               "message": "This request was sent again under another "
+                                          "Idempotency-Key and continued there; see the "
+                                          "order's audit trail for its outcome."})
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return record

@@ -61,8 +61,10 @@ REASON_MAX_LENGTH = 255
 UNPAID = frozenset({"pending", "authorized", "expired", "voided"})
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
-KEY_MISMATCH_CODES = frozenset({"IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
-                                "IDEMPOTENCY_CONCURRENT_REQUEST"})
+KEY_MISMATCH_CODES = frozenset({"IDEMPOTENCY_KEY_PARAMETER_MISMATCH"})
+# The first request with this key is still being processed: not a refusal — the refund may
+# be made any moment, so the key must stay retryable (a retry then gets Shopify's replay).
+KEY_BUSY_CODE = "IDEMPOTENCY_CONCURRENT_REQUEST"
 
 
 def shopify_idempotency_key(shop_domain: str, key: str) -> str:
@@ -277,22 +279,63 @@ class RefundAction(Action):
         self._planned = (_plan_key(client, order, body), plan)
         return plan.preview
 
+    def _plan_now(self, client, order: Mapping[str, Any], body: Mapping[str, Any]
+                  ) -> RefundPlan:
+        """The plan just previewed for this order and body, else a new one (kept for perform)."""
+        planned = getattr(self, "_planned", None)
+        if planned and planned[0] == _plan_key(client, order, body):
+            return planned[1]
+        plan = self.plan(client, order, body)
+        self._planned = (_plan_key(client, order, body), plan)
+        return plan
+
+    def prepare(self, client, order: Mapping[str, Any], body: Mapping[str, Any]
+                ) -> dict[str, Any]:
+        """The exact refund `perform` will send (JSON), stored before it is sent so that a
+        retry after an uncertain failure resends it unchanged (see `resend`).
+
+        :raises ValidationError: the selection no longer fits the order (400).
+        """
+        plan = self._plan_now(client, order, body)
+        return {"input": plan.input, "preview": plan.preview, "total": str(plan.total),
+                "currency": plan.currency}
+
     def perform(self, client, order: Mapping[str, Any], body: Mapping[str, Any], *,
                 idempotency_key: str) -> ActionResult:
-        """Create the refund (re-suggested now, so the money matches the live order).
+        """Create the refund (the plan previewed or prepared for this order, else a new one).
 
         :raises ShopifyUserError: Shopify refused (422, its userErrors as given).
         :raises IdempotencyConflictError: this Idempotency-Key already made a different
             refund on Shopify (409).
         """
-        planned = getattr(self, "_planned", None)
+        plan = self._plan_now(client, order, body)
         self._planned = None
-        plan = (planned[1] if planned and planned[0] == _plan_key(client, order, body)
-                else self.plan(client, order, body))
+        return self._create(client, order, body, plan, idempotency_key)
+
+    def resend(self, client, order: Mapping[str, Any], body: Mapping[str, Any],
+               prepared: Mapping[str, Any], *, idempotency_key: str) -> ActionResult:
+        """Send the refund an earlier attempt prepared, unchanged and under the same key:
+        Shopify replays it if it was made, or makes it now (once).
+
+        :raises ShopifyUserError: Shopify refused (422), e.g. the order changed meanwhile.
+        """
+        plan = RefundPlan(preview=dict(prepared["preview"]), input=dict(prepared["input"]),
+                          total=Decimal(str(prepared["total"])),
+                          currency=str(prepared.get("currency") or ""))
+        return self._create(client, order, body, plan, idempotency_key)
+
+    def _create(self, client, order: Mapping[str, Any], body: Mapping[str, Any],
+                plan: RefundPlan, idempotency_key: str) -> ActionResult:
+        """refundCreate for a plan under the request's `@idempotent` key."""
         key = shopify_idempotency_key(client.shop_domain, idempotency_key)
         try:
             result = client.execute_mutation("RefundCreate", {"input": plan.input, "key": key})
         except ShopifyError as exc:
+            if _key_busy(exc):
+                raise ShopifyError(
+                    "Shopify is still processing this refund; retry shortly with the same "
+                    "Idempotency-Key.", status=exc.status, request_id=exc.request_id,
+                    errors=exc.errors) from exc
             if _key_mismatch(exc):
                 raise IdempotencyConflictError(
                     "This Idempotency-Key already made a refund on Shopify with other amounts "
@@ -571,6 +614,12 @@ def _key_mismatch(exc: ShopifyError) -> bool:
                 or "same idempotency key" in str(error.get("message") or "").lower()):
             return True
     return False
+
+
+def _key_busy(exc: ShopifyError) -> bool:
+    """Whether Shopify is still processing an earlier request with the same @idempotent key."""
+    return any(isinstance(error, Mapping) and error.get("code") == KEY_BUSY_CODE
+               for error in exc.errors or [])
 
 
 def _title(line: Mapping[str, Any]) -> str:

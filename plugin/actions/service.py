@@ -27,6 +27,7 @@ from plugin.actions.idempotency import (
     ActionResponse,
     check_idempotency_key,
     claim,
+    continue_uncertain,
     request_hash,
 )
 from plugin.exceptions import (
@@ -246,6 +247,7 @@ def run_action(session: Any, order_id: str, name: str, body: Any,
         raise
     if replay is not None:
         return replay
+    record = continue_uncertain(record)
     run = Run(actor=actor, shop=shop, action=action, body=clean, raw_body=body, order_gid=gid,
               order_id=numeric, permission_set=permission_set,
               present=_presenter(session, config, permission_set))

@@ -18,7 +18,7 @@ EVENT_PREFIXES = ("action.", "approval.")
 # Detail keys shown through the API (the rest stays in the database for the merchant).
 SHOWN_DETAIL = ("action_id", "approval_id", "reason", "error", "http_status", "amount",
                 "currency", "refund_limit", "comment", "attempts", "may_have_applied",
-                "approved_by", "requested_by", "errors", "step")
+                "approved_by", "requested_by", "errors", "step", "duplicate_of")
 
 
 def _int(value: Any, name: str, *, default: int | None, low: int, high: int) -> int | None:

@@ -50,10 +50,12 @@ def zendesk_launch():
     The token comes as `Authorization: Bearer` (Zendesk's `{{jwt.token}}`), or as
     `?token=` / `{"launch_token"}` for proxies that place it there.
 
+    :raise 400: no token in the header or query, and a body that is not a JSON object.
     :raise 401: bad, expired, reused token, or one from a non-Zendesk connection.
     """
-    token = (bearer_token(request.headers) or request.args.get("token")
-             or (request.get_json(silent=True) or {}).get("launch_token"))
+    token = bearer_token(request.headers) or request.args.get("token")
+    if not token and request.get_data(cache=True).strip():
+        token = json_object().get("launch_token")  # 400 for a body that is not an object
     if not isinstance(token, str) or not token:
         raise AuthenticationError("send the launch token as Authorization: Bearer",
                                   reason="missing")

@@ -7,6 +7,7 @@ import email.utils
 import re
 import threading
 import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -338,6 +339,36 @@ class HelpdeskAdapter:
         :raises HelpdeskError: see `send_request` for the subclasses.
         """
         raise NotImplementedError
+
+    def authorization(self, connection: HelpdeskConnection) -> str:
+        """The `Authorization` header for the helpdesk's API (kinds that write notes).
+
+        :raises HelpdeskAuthError: the connection has no usable credentials.
+        """
+        raise NotImplementedError
+
+    def read_pages(self, connection: HelpdeskConnection, path: str, *, client: httpx.Client,
+                   params: dict[str, Any] | None, pages: int,
+                   next_link: Callable[[dict[str, Any]], Any],
+                   timeout: httpx.Timeout | float | None = None) -> Iterator[dict[str, Any]]:
+        """The JSON bodies of `GET {api_base}{path}` and of the pages after it, at most `pages`.
+
+        Each next page is the link `next_link(body)` names, followed only on the API's own
+        origin (`same_origin_url`) and without `params` (the link carries its own query).
+
+        :raises HelpdeskError: see `send_request` for the subclasses.
+        """
+        base = self.api_base(connection)
+        url: str | None = f"{base}{path}"
+        for _ in range(pages):
+            if url is None:
+                return
+            body = send_request(client, "GET", url, helpdesk=self.title,
+                                authorization=self.authorization(connection), params=params,
+                                timeout=timeout).json() or {}
+            yield body
+            url = same_origin_url(base, next_link(body))
+            params = None
 
     def find_note(self, connection: HelpdeskConnection, conversation: str, marker: str, *,
                   client: httpx.Client, timeout: httpx.Timeout | float | None = None

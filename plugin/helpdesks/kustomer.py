@@ -9,7 +9,7 @@ import httpx
 
 from plugin.exceptions import HelpdeskAuthError
 from plugin.helpdesks import register
-from plugin.helpdesks.base import HelpdeskAdapter, path_segment, same_origin_url, send_request
+from plugin.helpdesks.base import HelpdeskAdapter, path_segment, send_request
 
 if TYPE_CHECKING:
     from plugin.models.helpdesk import HelpdeskConnection
@@ -76,21 +76,14 @@ class KustomerAdapter(HelpdeskAdapter):
         """Look for the marker (externalId or text) in `GET /v1/conversations/{id}/notes`."""
         conversation_id = path_segment(conversation, CONVERSATION_ID_RE,
                                        "Kustomer conversation id")
-        base = self.api_base(connection)
-        url: str | None = f"{base}/v1/conversations/{conversation_id}/notes"
-        params: dict[str, Any] | None = {"pageSize": 100}
-        for _ in range(FIND_NOTE_PAGES):
-            if url is None:
-                break
-            body = send_request(client, "GET", url, helpdesk=self.title,
-                                authorization=self.authorization(connection), params=params,
-                                timeout=timeout).json() or {}
+        for body in self.read_pages(
+                connection, f"/v1/conversations/{conversation_id}/notes", client=client,
+                params={"pageSize": 100}, pages=FIND_NOTE_PAGES, timeout=timeout,
+                next_link=lambda body: (body.get("links") or {}).get("next")):
             for note in body.get("data") or []:
                 attributes = note.get("attributes") or {}
                 if attributes.get("externalId") == marker or \
                         marker in str(attributes.get("body") or ""):
                     return str(note.get("id") or "")
-            url = same_origin_url(base, (body.get("links") or {}).get("next"))
-            params = None
         return None
 

@@ -10,7 +10,7 @@ import httpx
 
 from plugin.exceptions import HelpdeskAuthError
 from plugin.helpdesks import register
-from plugin.helpdesks.base import HelpdeskAdapter, path_segment, same_origin_url, send_request
+from plugin.helpdesks.base import HelpdeskAdapter, path_segment, send_request
 
 if TYPE_CHECKING:
     from plugin.launch import LaunchContext
@@ -90,23 +90,20 @@ class ZendeskAdapter(HelpdeskAdapter):
                   ) -> str | None:
         """Look for the marker in the ticket's comments, newest first."""
         ticket = path_segment(conversation, TICKET_ID_RE, "Zendesk ticket id")
-        base = self.api_base(connection)
-        url: str | None = f"{base}/api/v2/tickets/{ticket}/comments"
-        params: dict[str, Any] | None = {"sort_order": "desc"}
-        for _ in range(FIND_NOTE_PAGES):
-            if url is None:
-                break
-            body = send_request(client, "GET", url, helpdesk=self.title,
-                                authorization=self.authorization(connection), params=params,
-                                timeout=timeout).json() or {}
+        for body in self.read_pages(
+                connection, f"/api/v2/tickets/{ticket}/comments", client=client,
+                params={"sort_order": "desc"}, pages=FIND_NOTE_PAGES, timeout=timeout,
+                next_link=_next_comments_link):
             for comment in body.get("comments") or []:
                 texts = (str(comment.get(field) or "")
                          for field in ("body", "plain_body", "html_body"))
                 if any(marker in text for text in texts):
                     return str(comment.get("id") or "")
-            has_more = body.get("next_page") or (body.get("meta") or {}).get("has_more")
-            url = same_origin_url(base, body.get("next_page")
-                                  or (body.get("links") or {}).get("next")) if has_more else None
-            params = None
         return None
+
+
+def _next_comments_link(body: dict[str, Any]) -> str | None:
+    """The next page of comments: offset (`next_page`) or cursor (`links.next`) pagination."""
+    has_more = body.get("next_page") or (body.get("meta") or {}).get("has_more")
+    return (body.get("next_page") or (body.get("links") or {}).get("next")) if has_more else None
 

@@ -53,6 +53,15 @@ from plugin.shopify.hmac import normalize_shop, sign_query, verify_query_hmac
 
 bp = Blueprint("oauth", __name__)
 
+
+@bp.after_request
+def _keep_url_tokens_private(response: Response) -> Response:
+    """App loads carry an `id_token`, installs a `state` and a `code` in the URL: no cache
+    (browser or proxy) keeps these pages, and no request they make sends the URL on."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
 RETRY_HEADER = "X-Shopify-Retry-Invalid-Session-Request"
 HELPDESK_DOCS = (
     ("Zendesk", "https://developer.zendesk.com/documentation/apps/"),
@@ -115,7 +124,10 @@ def patch_id_token():
     """
     normalize_shop(request.args.get("shop"))
     target = request.args.get("shopify-reload", "")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    # Browsers drop tabs and newlines from URLs ("/\t/evil.com" becomes "//evil.com"), so
+    # control characters and spaces are refused too, not only "//" and backslashes.
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target)):
         raise ValidationError("shopify-reload must be a path on this app")
     result = shopify_app().app_home_patch_id_token(_request_dict())
     return _package_response(result.response)

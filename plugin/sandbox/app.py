@@ -11,7 +11,6 @@ what an httpx transport pointed at `https://{shop}` sends):
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -26,6 +25,7 @@ from plugin.sandbox.oauth import OAuthError, authorize_redirect, token_endpoint
 from plugin.sandbox.schema import load_schema
 from plugin.sandbox.store import Fault, SandboxStore
 from plugin.sandbox.wire import QUERY_KEY
+from plugin.sandbox.wire import json_response as _json
 
 SHOP_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]*\.myshopify\.com$")
 INVALID_TOKEN = (
@@ -52,11 +52,6 @@ URLS = Map([
     Rule("/admin/oauth/access_token", endpoint="access_token", methods=["POST"]),
     Rule("/admin/api/<version>/graphql.json", endpoint="graphql", methods=["POST"]),
 ], strict_slashes=False)
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers,
-                    content_type="application/json; charset=utf-8")
 
 
 class SandboxApp:

@@ -22,7 +22,6 @@ import base64
 import binascii
 import html
 import itertools
-import json
 import re
 import threading
 from dataclasses import asdict, dataclass, field
@@ -36,6 +35,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from plugin.helpdesks.base import SANDBOX_KEY
+from plugin.sandbox.wire import json_response as _json
 
 __all__ = ["MOUNT_PATH", "Fault", "HelpdeskStandIn", "StoredNote", "install_stand_in"]
 
@@ -101,11 +101,6 @@ class StoredNote:
     def to_dict(self) -> dict[str, Any]:
         """The note as JSON."""
         return asdict(self)
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers,
-                    content_type="application/json; charset=utf-8")
 
 
 def _error_body(kind: str, status: int, text: str) -> dict[str, Any]:

@@ -64,24 +64,30 @@ def _pagination(args: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in args.items() if k in {"first", "after", "last", "before", "reverse"}}
 
 
+def _searched_connection(ctx: Context, items: list[Any], *, match: Callable[..., Any],
+                         sorts: dict[str, Callable[[Any], Any]], view: Callable[..., Any],
+                         query: str | None, sortKey: str | None,
+                         args: dict[str, Any]) -> dict[str, Any]:
+    """`items` filtered by Shopify search syntax (warnings kept), sorted and paginated."""
+    matched, warnings = match(ctx.store, items, query)
+    ctx.search_warnings.extend(warnings)
+    sort = sorts.get(sortKey or "ID", sorts["ID"])
+    return connection(sorted(matched, key=sort), sort_value=sort,
+                      wrap=lambda item: view(ctx, item), **_pagination(args))
+
+
 def order_connection(ctx: Context, orders: list[Order], *, query: str | None = None,
                      sortKey: str | None = None, **args: Any) -> dict[str, Any]:
     """Orders filtered by Shopify search syntax, sorted and paginated."""
-    matched, warnings = match_orders(ctx.store, orders, query)
-    ctx.search_warnings.extend(warnings)
-    sort = ORDER_SORTS.get(sortKey or "ID", ORDER_SORTS["ID"])
-    return connection(sorted(matched, key=sort), sort_value=sort,
-                      wrap=lambda o: OrderView(ctx, o), **_pagination(args))
+    return _searched_connection(ctx, orders, match=match_orders, sorts=ORDER_SORTS,
+                                view=OrderView, query=query, sortKey=sortKey, args=args)
 
 
 def customer_connection(ctx: Context, customers: list[Customer], *, query: str | None = None,
                         sortKey: str | None = None, **args: Any) -> dict[str, Any]:
     """Customers filtered by Shopify search syntax, sorted and paginated."""
-    matched, warnings = match_customers(ctx.store, customers, query)
-    ctx.search_warnings.extend(warnings)
-    sort = CUSTOMER_SORTS.get(sortKey or "ID", CUSTOMER_SORTS["ID"])
-    return connection(sorted(matched, key=sort), sort_value=sort,
-                      wrap=lambda c: CustomerView(ctx, c), **_pagination(args))
+    return _searched_connection(ctx, customers, match=match_customers, sorts=CUSTOMER_SORTS,
+                                view=CustomerView, query=query, sortKey=sortKey, args=args)
 
 
 def find_node(ctx: Context, value: Any) -> Any:

@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from plugin.extensions import db
@@ -194,40 +195,76 @@ def _already_exported(ref: CustomerRef, request_id: Any) -> bool:
     return any((e.detail or {}).get("data_request_id") == request_id for e in events)
 
 
+# -- for every table that joins in: its rows about a customer, scrubbing, shop deletion ------
+
+
+def rows_about(model: Any, ref: CustomerRef, *, order_column: Any = None,
+               order_values: list[str] | None = None) -> list[Any]:
+    """The shop's rows of `model` about the customer or one of the listed orders, by id.
+
+    `model` has `shop_id` and `customer_id` columns; orders match `order_column` (default
+    `model.order_id`) against `order_values` (default the order ids in both forms).
+    """
+    conditions = []
+    if ref.customer_ids:
+        conditions.append(model.customer_id.in_(ref.customer_ids))
+    if ref.order_ids:
+        column = model.order_id if order_column is None else order_column
+        values = ref.order_id_forms if order_values is None else order_values
+        conditions.append(column.in_(values))
+    if not conditions:
+        return []
+    return list(db.session.scalars(db.select(model).where(
+        model.shop_id == ref.shop.id, db.or_(*conditions)).order_by(model.id)))
+
+
+def scrub_fields(rows: Iterable[Any], ref: CustomerRef, *fields: str) -> int:
+    """Scrub the customer's data out of these attributes of each row; returns rows changed."""
+    changed = 0
+    for row in rows:
+        touched = False
+        for name in fields:
+            value = getattr(row, name)
+            scrubbed = scrub(value, ref.personal_values)
+            if scrubbed != value:
+                setattr(row, name, scrubbed)
+                touched = True
+        changed += touched
+    return changed
+
+
+def iso(moment: datetime | None) -> str | None:
+    """An ISO 8601 timestamp for an export, or None."""
+    return moment.isoformat() if moment else None
+
+
+def delete_shop_rows(shop_id: int | None, *models: Any) -> int:
+    """Delete the shop's rows of these models (keyed by `shop_id`); how many went."""
+    if shop_id is None:
+        return 0
+    return sum(db.session.execute(db.delete(model).where(model.shop_id == shop_id)).rowcount
+               or 0 for model in models)
+
+
 # -- what is held: audit events and cached cards --------------------------------------------
 
 
 def matching_audit_events(ref: CustomerRef) -> list[AuditEvent]:
     """Audit rows about the customer or one of the listed orders."""
-    conditions = []
-    if ref.customer_ids:
-        conditions.append(AuditEvent.customer_id.in_(ref.customer_ids))
-    if ref.order_ids:
-        conditions.append(AuditEvent.order_id.in_(ref.order_id_forms))
-    if not conditions:
-        return []
-    return list(db.session.scalars(db.select(AuditEvent).where(
-        AuditEvent.shop_id == ref.shop.id, db.or_(*conditions)).order_by(AuditEvent.id)))
+    return rows_about(AuditEvent, ref)
 
 
 def matching_cache_rows(ref: CustomerRef) -> list[CustomerCache]:
     """Cached card data about the customer or one of the listed orders."""
-    conditions = []
-    if ref.customer_ids:
-        conditions.append(CustomerCache.customer_id.in_(ref.customer_ids))
-    if ref.order_ids:
-        conditions.append(CustomerCache.cache_key.in_(ref.order_cache_keys))
-    if not conditions:
-        return []
-    return list(db.session.scalars(db.select(CustomerCache).where(
-        CustomerCache.shop_id == ref.shop.id, db.or_(*conditions)).order_by(CustomerCache.id)))
+    return rows_about(CustomerCache, ref, order_column=CustomerCache.cache_key,
+                      order_values=ref.order_cache_keys)
 
 
 @exporter("audit_events")
 def export_audit_events(ref: CustomerRef) -> list[dict[str, Any]]:
     """The customer's audit trail (earlier compliance exports left out)."""
     return [{
-        "id": e.id, "created_at": e.created_at.isoformat() if e.created_at else None,
+        "id": e.id, "created_at": iso(e.created_at),
         "event": e.event, "action": e.action, "order_id": e.order_id,
         "customer_id": e.customer_id, "status": e.status, "summary": e.summary,
         "detail": e.detail,
@@ -238,7 +275,7 @@ def export_audit_events(ref: CustomerRef) -> list[dict[str, Any]]:
 def export_cached_data(ref: CustomerRef) -> list[dict[str, Any]]:
     """Shopify data cached for the card."""
     return [{"cache_key": row.cache_key, "customer_id": row.customer_id,
-             "fetched_at": row.fetched_at.isoformat() if row.fetched_at else None,
+             "fetched_at": iso(row.fetched_at),
              "data": row.payload} for row in matching_cache_rows(ref)]
 
 
@@ -270,13 +307,7 @@ def redact_queued_jobs(ref: CustomerRef) -> int:
     """Anonymise the customer in payloads of the shop's queued jobs (notes not yet sent)."""
     jobs = db.session.scalars(db.select(Job).where(Job.shop_domain == ref.shop.domain,
                                                    Job.status == "queued"))
-    changed = 0
-    for job in jobs:
-        scrubbed = scrub(job.payload, ref.personal_values)
-        if scrubbed != job.payload:
-            job.payload = scrubbed
-            changed += 1
-    return changed
+    return scrub_fields(jobs, ref, "payload")
 
 
 def _known_personal_values(ref: CustomerRef) -> set[str]:
@@ -348,19 +379,13 @@ def scrub(value: Any, personal_values: Iterable[str]) -> Any:
 @shop_eraser("customer_cache")
 def erase_cache(shop_domain: str, shop_id: int | None, job_id: int | None) -> int:
     """Delete the shop's cached card data."""
-    if shop_id is None:
-        return 0
-    return db.session.execute(db.delete(CustomerCache)
-                              .where(CustomerCache.shop_id == shop_id)).rowcount
+    return delete_shop_rows(shop_id, CustomerCache)
 
 
 @shop_eraser("audit_events")
 def erase_audit(shop_domain: str, shop_id: int | None, job_id: int | None) -> int:
     """Delete the shop's audit trail."""
-    if shop_id is None:
-        return 0
-    return db.session.execute(db.delete(AuditEvent)
-                              .where(AuditEvent.shop_id == shop_id)).rowcount
+    return delete_shop_rows(shop_id, AuditEvent)
 
 
 @shop_eraser("jobs")
@@ -419,28 +444,15 @@ def erase_agent_identity(shop_domain: str, shop_id: int | None, job_id: int | No
 # -- actions (plugin/actions): idempotency records, approval requests, permission sets -------
 
 
-def _action_rows(model, ref: CustomerRef) -> list:
-    """Rows of an action table about the customer or one of the listed orders."""
-    conditions = []
-    if ref.customer_ids:
-        conditions.append(model.customer_id.in_(ref.customer_ids))
-    if ref.order_ids:
-        conditions.append(model.order_id.in_(ref.order_id_forms))
-    if not conditions:
-        return []
-    return list(db.session.scalars(db.select(model).where(
-        model.shop_id == ref.shop.id, db.or_(*conditions)).order_by(model.id)))
-
-
 @exporter("action_requests")
 def export_action_requests(ref: CustomerRef) -> list[dict[str, Any]]:
     """Actions taken on the customer's orders and the answers given."""
     from plugin.models import ActionRequest
 
-    return [{"id": r.id, "created_at": r.created_at.isoformat() if r.created_at else None,
+    return [{"id": r.id, "created_at": iso(r.created_at),
              "action": r.action, "order_id": r.order_id, "customer_id": r.customer_id,
              "status": r.status, "response": r.response_body}
-            for r in _action_rows(ActionRequest, ref)]
+            for r in rows_about(ActionRequest, ref)]
 
 
 @exporter("approval_requests")
@@ -448,10 +460,10 @@ def export_approval_requests(ref: CustomerRef) -> list[dict[str, Any]]:
     """Approval requests about the customer's orders."""
     from plugin.models import ApprovalRequest
 
-    return [{"id": a.id, "created_at": a.created_at.isoformat() if a.created_at else None,
+    return [{"id": a.id, "created_at": iso(a.created_at),
              "action": a.action, "order_id": a.order_id, "customer_id": a.customer_id,
              "status": a.status, "body": a.body, "amount": a.amount, "currency": a.currency,
-             "summary": a.summary} for a in _action_rows(ApprovalRequest, ref)]
+             "summary": a.summary} for a in rows_about(ApprovalRequest, ref)]
 
 
 @redactor("action_requests")
@@ -459,10 +471,8 @@ def redact_action_requests(ref: CustomerRef) -> int:
     """Anonymise the customer in stored answers and order snapshots (ids and amounts stay)."""
     from plugin.models import ActionRequest
 
-    rows = _action_rows(ActionRequest, ref)
-    for row in rows:
-        row.response_body = scrub(row.response_body, ref.personal_values)
-        row.order_snapshot = scrub(row.order_snapshot, ref.personal_values)
+    rows = rows_about(ActionRequest, ref)
+    scrub_fields(rows, ref, "response_body", "order_snapshot")
     return len(rows)
 
 
@@ -471,21 +481,14 @@ def redact_approval_requests(ref: CustomerRef) -> int:
     """Anonymise the customer in approval requests' bodies, summaries and results."""
     from plugin.models import ApprovalRequest
 
-    rows = _action_rows(ApprovalRequest, ref)
-    for row in rows:
-        row.body = scrub(row.body, ref.personal_values)
-        row.summary = scrub(row.summary, ref.personal_values)
-        row.result = scrub(row.result, ref.personal_values)
+    rows = rows_about(ApprovalRequest, ref)
+    scrub_fields(rows, ref, "body", "summary", "result")
     return len(rows)
 
 
 @shop_eraser("actions")
 def erase_actions(shop_domain: str, shop_id: int | None, job_id: int | None) -> int:
     """Delete the shop's action records, approval requests and permission sets."""
-    if shop_id is None:
-        return 0
     from plugin.models import ActionRequest, ApprovalRequest, PermissionConfig
 
-    return sum(db.session.execute(db.delete(model).where(model.shop_id == shop_id)
-                                  .execution_options(synchronize_session=False)).rowcount or 0
-               for model in (ActionRequest, ApprovalRequest, PermissionConfig))
+    return delete_shop_rows(shop_id, ActionRequest, ApprovalRequest, PermissionConfig)

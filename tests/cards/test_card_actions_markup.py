@@ -7,7 +7,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
-from card_fixtures import SHOP
+from card_fixtures import SHOP, refund_in_admin
 from factories import bearer
 
 from plugin.permissions import store_permissions
@@ -156,23 +156,11 @@ def test_refund_form_says_the_agents_limit(client, store, shop, world, session_t
 
 def test_a_refunded_line_has_no_stepper(client, store, shop, session_token):
     """A line with nothing left to refund says so instead of offering a quantity."""
-    from plugin.sandbox.executor import run_graphql
-
     customer = store.add_customer(SHOP, first_name="Di", email="di@example.com")
     order = store.add_order(SHOP, customer=customer, lines=[
         {"title": "Cap", "price": "10.00"}, {"title": "Bag", "price": "30.00"}])
     cap = order.lines[0]
-    body = run_graphql(store, SHOP, {
-        "query": """mutation R($input: RefundInput!, $key: String!) {
-          refundCreate(input: $input) @idempotent(key: $key) { userErrors { message } } }""",
-        "variables": {"key": "markup-cap", "input": {
-            "orderId": f"gid://shopify/Order/{order.id}",
-            "refundLineItems": [{"lineItemId": f"gid://shopify/LineItem/{cap.id}",
-                                 "quantity": 1, "restockType": "NO_RESTOCK"}],
-            "transactions": [{"orderId": f"gid://shopify/Order/{order.id}",
-                              "gateway": "shopify_payments", "kind": "REFUND",
-                              "amount": "10.00"}]}}})
-    assert not body["data"]["refundCreate"]["userErrors"]
+    refund_in_admin(store, order, cap, quantity=1, amount="10.00", key="markup-cap")
     form = order_html(client, session_token, order.id).find("form", data_action_form="refund")
     line = form.find("li", data_refund_line=str(cap.id))
     assert "Nothing left to refund." in line.text and not line.find_all("input")

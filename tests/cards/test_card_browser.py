@@ -8,57 +8,29 @@ shared connection the server's threads and the test thread would otherwise use a
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from dbtools import base_test_database_url, is_postgres
+from browser_kit import chromium, new_context, sqlite_file_url, watch_errors  # noqa: F401
 from factories import launch_token
 
 from plugin.sandbox import serve_sandbox
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-# No sandbox as root; no background calls to Google's hosts (refused here, slow to fail).
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 15_000
-
 
 @pytest.fixture
 def app_config(tmp_path):
     """A database file when the suite runs on SQLite (the server answers from threads)."""
-    if is_postgres(base_test_database_url()):
-        return {}
-    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'card.db'}"}
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """One headless Debian chromium for the module."""
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=CHROMIUM_ARGS, timeout=60_000)
-        yield browser
-        browser.close()
+    url = sqlite_file_url(tmp_path / "card.db")
+    return {"DATABASE_URL": url} if url else {}
 
 
 @pytest.fixture
-def browser_page(app, chromium):
+def browser_page(app, chromium):  # noqa: F811  (fixture)
     """A 320px-wide page in a fresh context and the app served on a free loopback port."""
     base, stop = serve_sandbox(app)
-    errors: list[str] = []
-    context = chromium.new_context(viewport={"width": 320, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(2 * TIMEOUT_MS)
+    context = new_context(chromium, width=320, height=800)
     page = context.new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    errors = watch_errors(page, [])
     try:
         yield base, page, errors
     finally:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from browser_kit import chromium, new_context, sqlite_file_url  # noqa: F401
 from cryptography.fernet import Fernet
-from dbtools import base_test_database_url, is_postgres, worker_database_url
+from dbtools import base_test_database_url, worker_database_url
 
 from plugin import create_app
 from plugin.extensions import db
@@ -26,14 +26,6 @@ from plugin.sandbox import serve_sandbox
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-# The flags this machine needs: no sandbox as root, and no background calls to Google's
-# hosts (refused here, and slow to fail).
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-# Generous: two pytest workers and a browser share two cores.
-TIMEOUT_MS = 15_000
 # An app-load id token is an HS256 JWT signed with this; PyJWT wants ≥ 32 bytes.
 API_SECRET = "shpss_" + "5e2d4c3b2a19f807" * 2
 # The seeded demo shop: Amara Okafor's oldest order, shipped with UPS.
@@ -83,10 +75,8 @@ def _foreign_page(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> Iterator[Live]:
     """The demo app on a free loopback port (its own database), and a foreign site."""
-    if is_postgres(TEST_DATABASE_URL):
-        database_url = TEST_DATABASE_URL
-    else:  # a file: the server's threads and the test share it safely (not `sqlite://`)
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'sidecard.db'}"
+    database_url = (sqlite_file_url(tmp_path_factory.mktemp("e2e") / "sidecard.db")
+                    or TEST_DATABASE_URL)
     late = _LateApp()
     base, stop = serve_sandbox(late)
     port = urlsplit(base).port
@@ -111,21 +101,6 @@ def live(tmp_path_factory) -> Iterator[Live]:
             db.engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless Debian chromium for the module."""
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium "
-                    "(apt-get install chromium; scripts/test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=CHROMIUM_ARGS, timeout=60_000)
-        yield instance
-        instance.close()
-
-
 @dataclass
 class Tab:
     """A fresh browser context and page, with every response and console message seen."""
@@ -147,11 +122,9 @@ class Tab:
 
 
 @pytest.fixture
-def tab(browser) -> Iterator[Tab]:
+def tab(chromium) -> Iterator[Tab]:  # noqa: F811  (fixture)
     """A new context (no cookies from other tests) with a 15-second default timeout."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(2 * TIMEOUT_MS)
+    context = new_context(chromium, width=1280, height=900)
     responses: list[Any] = []
     console: list[Any] = []
     page_errors: list[str] = []

@@ -13,11 +13,11 @@ import socket
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email import message_from_bytes
-from pathlib import Path
 from typing import Any
 
 import pytest
-from card_fixtures import SHOP, shop, store  # noqa: F401  (fixtures)
+from browser_kit import launch_chromium, new_context, watch_errors
+from card_fixtures import SHOP, refund_in_admin, shop, store  # noqa: F401  (fixtures)
 from factories import launch_token, make_connection
 
 from plugin.permissions import store_permissions
@@ -25,10 +25,6 @@ from plugin.sandbox import serve_sandbox
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
 LEAD = {"sub": "lead-1", "email": "lead@example.com", "name": "Lee Lead"}
 PERMISSIONS = {
     "default": "Tier 1",
@@ -111,10 +107,8 @@ class Helpdesk:
         """A new browser tab on the ticket, the card launched for `agent`: (page, frame)."""
         token = launch_token(self.connection, customer={"email": customer_email}, **agent)
         self.ticket["card_url"] = f"{self.base}/cards/zendesk?launch_token={token}"
-        page = self.browser.new_context(viewport={"width": 360, "height": 900}).new_page()
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("console", lambda msg: self.errors.append(msg.text)
-                if msg.type == "error" else None)
+        page = new_context(self.browser, width=360, height=900).new_page()
+        watch_errors(page, self.errors)
 
         def seen(request) -> None:
             if request.method != "POST":
@@ -124,7 +118,6 @@ class Helpdesk:
                 self.keys.append(request.headers.get("idempotency-key"))
 
         page.on("request", seen)
-        page.set_default_timeout(15_000)
         page.goto(f"{self.helpdesk_base}/")
         return page, page.frame_locator("#sidecard")
 
@@ -132,20 +125,14 @@ class Helpdesk:
 @pytest.fixture
 def helpdesk(app, store, shop, mailbox):  # noqa: F811  (fixtures)
     """The app and a helpdesk on two origins, the agents' permission sets, a browser."""
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
     store_permissions(shop.id, PERMISSIONS)
     base, stop_app = serve_sandbox(app)
     ticket: dict[str, str] = {}
     helpdesk_base, stop_helpdesk = serve_sandbox(helpdesk_app(ticket))
     # The helpdesk's origin differs from the app's (another port): a cross-origin frame.
     connection = make_connection(shop, kind="zendesk", frame_origins=[helpdesk_base])
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    with launch_chromium() as browser:
         yield Helpdesk(base, helpdesk_base, ticket, connection, browser, mailbox)
-        browser.close()
     stop_helpdesk()
     stop_app()
 
@@ -164,12 +151,17 @@ def framed(helpdesk, store):  # noqa: F811  (fixtures)
     return frame, page, order, helpdesk.errors, helpdesk.keys, store
 
 
-def _review_one_mug(frame, order) -> None:
-    """Open the order's refund panel, choose one Mug (restocked) and ask for the preview."""
+def _open_refund_panel(frame, order) -> Any:
+    """Wait for the order's detail, open its refund panel and return the panel."""
     row = frame.locator(f"#sc-order-{order.id}")
     row.locator("[data-order-detail]").wait_for()
     row.locator('[data-action-open="refund"]').click()
-    panel = row.locator('[data-action-panel="refund"]')
+    return row.locator('[data-action-panel="refund"]')
+
+
+def _review_one_mug(frame, order) -> None:
+    """Open the order's refund panel, choose one Mug (restocked) and ask for the preview."""
+    panel = _open_refund_panel(frame, order)
     mug = panel.locator(f'[data-refund-line="{order.lines[0].id}"]')
     mug.locator('[data-step="1"]').click()
     assert mug.locator("[data-quantity]").input_value() == "1"
@@ -232,10 +224,7 @@ def test_a_failed_confirmation_is_retried_with_its_key_and_refunds_once(framed):
 def test_a_refund_above_the_limit_is_sent_for_approval(framed):
     """Above the agent's $50.00 limit the preview says so and Confirm sends it to a lead."""
     frame, page, order, errors, keys, sandbox = framed
-    row = frame.locator(f"#sc-order-{order.id}")
-    row.locator("[data-order-detail]").wait_for()
-    row.locator('[data-action-open="refund"]').click()
-    panel = row.locator('[data-action-panel="refund"]')
+    panel = _open_refund_panel(frame, order)
     panel.locator("[data-refund-full]").check()
     panel.get_by_role("button", name="Review").click()
     note = panel.locator("[data-needs-approval]")
@@ -255,10 +244,7 @@ def test_a_lead_verifies_and_approves_the_request_from_the_card(helpdesk, framed
     """The lead's card lists the pending request (requester, order, amount, reason) and says
     approving needs a verified identity; after "Verify it's you" Approve runs it once."""
     frame, page, order, errors, keys, sandbox = framed
-    row = frame.locator(f"#sc-order-{order.id}")
-    row.locator("[data-order-detail]").wait_for()
-    row.locator('[data-action-open="refund"]').click()
-    panel = row.locator('[data-action-panel="refund"]')
+    panel = _open_refund_panel(frame, order)
     panel.locator("[data-refund-full]").check()
     panel.locator('input[name="reason"]').fill("Arrived broken")
     panel.get_by_role("button", name="Review").click()
@@ -390,22 +376,10 @@ def test_shopify_refusing_shows_its_own_messages(framed):
 def test_an_order_that_changed_since_the_preview_is_refused_with_the_reason(framed):
     """Both mugs refunded in Shopify's admin after the preview: Confirm says so, and refunds
     nothing more."""
-    from plugin.sandbox.executor import run_graphql
-
     frame, page, order, errors, keys, sandbox = framed
     _review_one_mug(frame, order)
-    mug = order.lines[0]
-    body = run_graphql(sandbox, SHOP, {
-        "query": """mutation R($input: RefundInput!, $key: String!) {
-          refundCreate(input: $input) @idempotent(key: $key) { userErrors { message } } }""",
-        "variables": {"key": "admin-refund", "input": {
-            "orderId": f"gid://shopify/Order/{order.id}",
-            "refundLineItems": [{"lineItemId": f"gid://shopify/LineItem/{mug.id}",
-                                 "quantity": 2, "restockType": "NO_RESTOCK"}],
-            "transactions": [{"orderId": f"gid://shopify/Order/{order.id}",
-                              "gateway": "shopify_payments", "kind": "REFUND",
-                              "amount": "25.00"}]}}})
-    assert not body["data"]["refundCreate"]["userErrors"]
+    refund_in_admin(sandbox, order, order.lines[0], quantity=2, amount="25.00",
+                    key="admin-refund")
     row = frame.locator(f"#sc-order-{order.id}")
     row.locator("[data-confirm]").click()
     result = row.locator("[data-action-result] [role=alert]")

@@ -4,9 +4,8 @@ the next launch from the device credential kept in localStorage."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from browser_kit import launch_chromium, new_context, watch_errors
 from factories import open_session
 from flask import render_template_string
 from identity_kit import ZendeskUser
@@ -17,7 +16,6 @@ from plugin.sessions import decode_session
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 PAGE = "/_test/identity-card"
 
 # The card page's skeleton: boot JSON, the identity partial, card.css; the card's CSP.
@@ -31,10 +29,7 @@ CARD_STUB = """<!doctype html><html><head><meta charset="utf-8"><link rel="icon"
 @pytest.fixture
 def card_page(app, connection):
     """A stub card page serving the identity partial, the app on loopback, and chromium."""
-    if not CHROMIUM.exists():
-        pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium")
     from flask import request
-    from playwright.sync_api import sync_playwright
 
     def stub():
         response = app.response_class(render_template_string(
@@ -46,17 +41,10 @@ def card_page(app, connection):
     app.add_url_rule(PAGE, "test_identity_card", stub)
     base, stop = serve_sandbox(app)
     app.config["APP_URL"] = base  # the popup comes back to this origin
-    errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=["--no-sandbox"])
-        context = browser.new_context(viewport={"width": 320, "height": 700})
+    with launch_chromium() as browser:
+        context = new_context(browser, width=320, height=700)
         page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.set_default_timeout(10_000)
-        yield base, context, page, errors
-        browser.close()
+        yield base, context, page, watch_errors(page, [])
     stop()
 
 
@@ -72,6 +60,19 @@ def badge(page):
     return page.locator("[data-identity-badge]").text_content()
 
 
+def ask_for_email_code(page):
+    """Start "Verify it's you", have a code mailed, and wait for the code form."""
+    page.click("[data-identity-start]")
+    page.click("[data-identity-email-send]")
+    page.wait_for_selector("[data-identity-code-form]:not([hidden])")
+
+
+def enter_code(page, code):
+    """Type the code into the form and send it with Enter."""
+    page.fill("#sci-code", code)
+    page.keyboard.press("Enter")
+
+
 def test_email_code_verifies_and_the_next_launch_is_silent(card_page, client, connection,
                                                            mailbox):
     """Asserted → code by email → verified; reopening the card is verified with no code."""
@@ -79,11 +80,8 @@ def test_email_code_verifies_and_the_next_launch_is_silent(card_page, client, co
     open_card(client, connection, page, base)
     assert page.locator("[data-identity-email]").text_content() == "agent@example.com"
     assert badge(page) == "asserted"
-    page.click("[data-identity-start]")
-    page.click("[data-identity-email-send]")
-    page.wait_for_selector("[data-identity-code-form]:not([hidden])")
-    page.fill("#sci-code", mailbox.last_code("agent@example.com"))
-    page.keyboard.press("Enter")
+    ask_for_email_code(page)
+    enter_code(page, mailbox.last_code("agent@example.com"))
     page.wait_for_selector(".sc-badge--success")
     assert badge(page) == "verified"
     stored = page.evaluate("Object.keys(localStorage)")
@@ -102,12 +100,9 @@ def test_wrong_code_shows_tries_left(card_page, client, connection, mailbox):
     """A wrong code is explained in the card, and the session stays asserted."""
     base, _, page, errors = card_page
     open_card(client, connection, page, base)
-    page.click("[data-identity-start]")
-    page.click("[data-identity-email-send]")
-    page.wait_for_selector("[data-identity-code-form]:not([hidden])")
+    ask_for_email_code(page)
     code = mailbox.last_code("agent@example.com")
-    page.fill("#sci-code", f"{(int(code) + 1) % 1_000_000:06d}")
-    page.keyboard.press("Enter")
+    enter_code(page, f"{(int(code) + 1) % 1_000_000:06d}")
     page.wait_for_selector("[data-identity-error]:not([hidden])")
     assert "4 tries left" in page.locator("[data-identity-error]").text_content()
     assert badge(page) == "asserted"
@@ -133,11 +128,8 @@ def test_stored_credential_of_another_agent_is_not_used(card_page, client, conne
     """A card opened with other agent claims on the same device stays asserted."""
     base, _, page, errors = card_page
     open_card(client, connection, page, base)
-    page.click("[data-identity-start]")
-    page.click("[data-identity-email-send]")
-    page.wait_for_selector("[data-identity-code-form]:not([hidden])")
-    page.fill("#sci-code", mailbox.last_code("agent@example.com"))
-    page.keyboard.press("Enter")
+    ask_for_email_code(page)
+    enter_code(page, mailbox.last_code("agent@example.com"))
     page.wait_for_selector(".sc-badge--success")
 
     token = open_session(client, connection, email="lead@example.com")["token"]

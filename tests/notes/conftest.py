@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from notes_kit import queue_committed
 
+from plugin.sandbox import serve_sandbox
 from plugin.sandbox.helpdesk import HelpdeskStandIn
 
 
@@ -12,6 +13,15 @@ from plugin.sandbox.helpdesk import HelpdeskStandIn
 def stand_in() -> HelpdeskStandIn:
     """The helpdesk stand-in every helpdesk call of the app goes to (in-process)."""
     return HelpdeskStandIn()
+
+
+@pytest.fixture
+def served():
+    """Another helpdesk stand-in, served on a loopback port: (stand_in, base_url)."""
+    stand_in = HelpdeskStandIn()
+    base_url, stop = serve_sandbox(stand_in)
+    yield stand_in, base_url
+    stop()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import pytest
 from notes_kit import connection_for, note, queue_committed
 
 from plugin.notes import deliver_after_commit
-from plugin.sandbox import serve_sandbox
 from plugin.sandbox.helpdesk import HelpdeskStandIn
 
 
@@ -15,15 +14,6 @@ from plugin.sandbox.helpdesk import HelpdeskStandIn
 def app_config():
     """Demo mode, with the stand-in it builds by itself (no HELPDESK_SANDBOX given)."""
     return {"DEMO_MODE": True}
-
-
-@pytest.fixture
-def served():
-    """A stand-in on a loopback port: (stand_in, base_url)."""
-    stand_in = HelpdeskStandIn()
-    base_url, stop = serve_sandbox(stand_in)
-    yield stand_in, base_url
-    stop()
 
 
 def test_served_stand_in_answers_under_a_kind_and_account_prefix(served):

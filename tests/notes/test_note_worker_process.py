@@ -11,22 +11,10 @@ import pytest
 from dbtools import is_postgres
 from notes_kit import connection_for, note, queue_committed
 
-from plugin.sandbox import serve_sandbox
-from plugin.sandbox.helpdesk import HelpdeskStandIn
-
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_VARIABLES = ("SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "SECRET_KEY", "ENCRYPTION_KEY",
                     "DATABASE_URL", "ZENDESK_API_URL", "GORGIAS_API_URL", "KUSTOMER_API_URL",
                     "TEST_DATABASE_URL")
-
-
-@pytest.fixture
-def served():
-    """The helpdesk stand-in on a loopback port: (stand_in, base_url)."""
-    stand_in = HelpdeskStandIn()
-    base_url, stop = serve_sandbox(stand_in)
-    yield stand_in, base_url
-    stop()
 
 
 @pytest.fixture
