@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, current_app, render_template, request
 
 from plugin.helpdesks import get_adapter
 from plugin.helpdesks.kustomer import LAUNCHER_PATH
 from plugin.launch import find_connection
 from plugin.security import allow_framing
+
+KUSTOMER_SDK_ORIGIN = "https://cdn.kustomerapp.com"
 
 bp = Blueprint("helpdesks", __name__)
 
@@ -34,7 +38,13 @@ def kustomer_launcher():
         "commandName": command_name(app_name(connection)),
         "cardUrl": adapter.card_url(app_url),
     }
+    # Only Kustomer's Cards SDK and this page's own script (by nonce) may run: the launcher
+    # is framed inside the agent's Kustomer, like the card, and gets the same strict policy.
+    nonce = secrets.token_urlsafe(16)
     response = current_app.make_response(
-        render_template("launchers/kustomer.html", config=config))
+        render_template("launchers/kustomer.html", config=config, script_nonce=nonce))
+    response.headers["Content-Security-Policy"] = (
+        f"script-src 'nonce-{nonce}' {KUSTOMER_SDK_ORIGIN}; object-src 'none'; "
+        "base-uri 'none'")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -107,10 +107,14 @@ def test_kustomer_launcher_is_framed_only_by_the_org(client, kustomer):
     """The launcher page allows exactly the connection's origins and carries no secret."""
     response = client.get(f"/launch/kustomer?connection={kustomer.public_id}")
     assert response.status_code == 200
-    assert response.headers["Content-Security-Policy"] == (
-        "frame-ancestors https://acme.kustomerapp.com")
+    policy = response.headers["Content-Security-Policy"]
+    assert policy.endswith("; frame-ancestors https://acme.kustomerapp.com")
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    assert f"script-src 'nonce-{nonce}' https://cdn.kustomerapp.com;" in policy
+    assert "unsafe-inline" not in policy
     page = response.get_data(as_text=True)
     assert "Kustomer.initialize" in page and kustomer.public_id in page
+    assert page.count(f'nonce="{nonce}"') == 2  # the SDK and the page's own script
     assert "sidecard_acme.app.launch" in page
     assert kustomer.signing_secret not in page
     assert "Set-Cookie" not in response.headers
