@@ -335,15 +335,25 @@ def limit_note(permission_set: PermissionSet | None, currency: str | None = None
     return f"Refunds above {limit} are not allowed for your permission set."
 
 
+# Verifications that prove whom the helpdesk named, not who is at the keyboard: a Gorgias link
+# minted for the ticket's assignee can be clicked by anyone who sees the ticket. Enough to act
+# within the assignee's own limits, not to approve someone else's money.
+NOT_ENOUGH_TO_APPROVE = frozenset({"gorgias_integration"})
+
+
 def approval_refusal(permission_set: PermissionSet | None, *, identity: str | None,
                      approver_email: str | None, requester_email: str | None,
-                     amount: Decimal | None) -> Decision:
+                     amount: Decimal | None, verified_by: str | None = None) -> Decision:
     """Whether this agent may approve a request for `amount` made by `requester_email`."""
     if permission_set is None or not permission_set.can_approve:
         return Decision(False, "cannot_approve", "Your permission set cannot approve requests.")
     if identity != IDENTITY_VERIFIED:
         return Decision(False, "unverified_identity", "Approving needs a verified identity; "
                                                       "verify who you are first.")
+    if verified_by in NOT_ENOUGH_TO_APPROVE:
+        return Decision(False, "unverified_identity",
+                        "Approving needs you to verify yourself (a sign-in code or your "
+                        "helpdesk's sign-in); a link from the ticket is not enough.")
     if (approver_email or "").strip().lower() == (requester_email or "").strip().lower():
         return Decision(False, "own_request", "You cannot approve your own request.")
     if not within_limit(permission_set, amount):

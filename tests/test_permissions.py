@@ -253,6 +253,19 @@ def test_who_may_approve(approver, identity, requester, amount, reason):
         assert "Approving needs a verified identity" in decision.message
 
 
+@pytest.mark.parametrize(("verified_by", "reason"), [
+    ("email_code", None), ("zendesk_oauth", None), ("device_credential", None),
+    ("gorgias_integration", "unverified_identity"),
+])
+def test_a_ticket_link_verifies_enough_to_act_but_not_to_approve(verified_by, reason):
+    """A Gorgias assignee link can be clicked by anyone seeing the ticket: no approving on it."""
+    lead = resolve_set(APPROVERS, "lead@x.com", "verified")
+    decision = approval_refusal(lead, identity="verified", approver_email="lead@x.com",
+                                requester_email="amy@x.com", amount=Decimal("10.00"),
+                                verified_by=verified_by)
+    assert decision.reason == reason
+
+
 def test_limit_notes():
     """What the card says about a limit."""
     tier1 = resolve_set(APPROVERS, "amy@x.com", "asserted")

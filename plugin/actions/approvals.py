@@ -93,7 +93,8 @@ def approval_dict(approval: ApprovalRequest, *, viewer: Actor | None = None,
         decision = approval_refusal(permission_set, identity=viewer.identity,
                                     approver_email=viewer.email,
                                     requester_email=approval.requester_email,
-                                    amount=_amount(approval))
+                                    amount=_amount(approval),
+                                    verified_by=getattr(viewer, "verified_by", None))
         open_ = approval.status in (PENDING, APPROVED)
         data["can_approve"] = decision.allowed and open_
         data["can_deny"] = (approval.status == PENDING and permission_set is not None
@@ -264,7 +265,8 @@ def approve(session: Any, approval_id: Any, comment: Any = None) -> ActionRespon
         decision = approval_refusal(permission_set, identity=viewer.identity,
                                     approver_email=viewer.email,
                                     requester_email=approval.requester_email,
-                                    amount=_amount(approval))
+                                    amount=_amount(approval),
+                                    verified_by=getattr(viewer, "verified_by", None))
         if not decision.allowed:
             raise PermissionDeniedError(decision.message or "Not permitted.",
                                         reason=decision.reason)
