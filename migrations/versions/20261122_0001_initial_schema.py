@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 01:01:51.596275
+Create Date: 2026-11-22 02:18:16.165348
 
 """
 from alembic import op
@@ -49,6 +49,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_action_requests_approval_id'), ['approval_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_requests_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_requests_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_action_requests_request_hash'), ['request_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_requests_shop_id'), ['shop_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_action_requests_status'), ['status'], unique=False)
 
@@ -429,6 +430,7 @@ def downgrade():
     with op.batch_alter_table('action_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_action_requests_status'))
         batch_op.drop_index(batch_op.f('ix_action_requests_shop_id'))
+        batch_op.drop_index(batch_op.f('ix_action_requests_request_hash'))
         batch_op.drop_index(batch_op.f('ix_action_requests_order_id'))
         batch_op.drop_index(batch_op.f('ix_action_requests_customer_id'))
         batch_op.drop_index(batch_op.f('ix_action_requests_approval_id'))

@@ -44,7 +44,7 @@ class ActionRequest(db.Model):
     shop_id: Mapped[int] = mapped_column(Integer, index=True)
     idempotency_key: Mapped[str] = mapped_column(String(255))
     # sha256 of the canonical JSON of (action, order, body, agent): "same request".
-    request_hash: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[str] = mapped_column(String(64), index=True)
     customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
