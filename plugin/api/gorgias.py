@@ -165,14 +165,18 @@ class LinkMinter:
         """The identity the links' sessions get."""
         return IDENTITY_VERIFIED if self.verified_by else IDENTITY_ASSERTED
 
-    def card_url(self) -> str:
-        """`{APP_URL}/cards/gorgias?launch_token=…` opening the ticket customer's card."""
+    def card_url(self, order_id: str | None = None) -> str:
+        """`{APP_URL}/cards/gorgias?launch_token=…` opening the ticket customer's card, or
+        (`&order=<id>`) the card opened on that order."""
         token = mint_launch_token(
             self.connection, agent_id=self.agent.id, email=self.agent.email,
             name=self.agent.name, conversation=self.query.ticket,
             customer=self.query.customer, ttl_seconds=WIDGET_LINK_TTL_SECONDS,
             verified_by=self.verified_by)
-        return f"{self.base}?{urlencode({'launch_token': token})}"
+        params = {"launch_token": token}
+        if order_id:
+            params["order"] = order_id
+        return f"{self.base}?{urlencode(params)}"
 
 
 def money_text(money: Mapping[str, str] | None) -> str | None:
@@ -299,7 +303,8 @@ def widget_body(shop: Shop, result: Mapping[str, Any], links: LinkMinter) -> dic
     return {
         "customer": customer_entry(accounts, matched_by) if accounts else None,
         "card_url": links.card_url(),
-        "orders": [order_entry(shop, row, latest, links.card_url()) for row in rows],
+        "orders": [order_entry(shop, row, latest, links.card_url(row.get("id")))
+                   for row in rows],
         "match": match,
         "match_count": len(candidates),
         "links": {"identity": links.identity, "verified_by": links.verified_by,

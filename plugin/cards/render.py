@@ -24,14 +24,25 @@ def wants_html() -> bool:
 
 
 def card_context(card: Mapping[str, Any], *, matched_by: Mapping[str, list[str]] | None = None,
-                 open_order_id: str | None = None) -> dict[str, Any]:
-    """Template context for a card: accounts marked, newest order expanded with actions."""
+                 open_order_id: str | None = None,
+                 open_order: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Template context for a card: accounts marked, newest order expanded with actions.
+
+    `open_order` (an `order_detail` answer) is expanded in full instead; when it is not on
+    this page of orders it is shown first, so a link to an older order still opens on it.
+    """
     customers = [dict(c, matched_by=(matched_by or {}).get(c["id"], c.get("matched_by", [])))
                  for c in card["customers"]]
     account_index = {c["id"]: n for n, c in enumerate(customers, start=1)}
     latest = order_with_actions(card.get("latest_order"))
+    opened = None
+    if open_order is not None:
+        opened = order_with_actions(open_order)
+        open_order_id = opened["id"]
+        if all(row.get("id") != open_order_id for row in card.get("orders") or []):
+            card = {**card, "orders": [opened, *(card.get("orders") or [])]}
     return {"card": card, "customers": customers, "merged": card.get("merged", False),
-            "account_index": account_index, "latest": latest,
+            "account_index": account_index, "latest": latest, "opened": opened,
             "open_order_id": open_order_id or (latest["id"] if latest else None),
             "more_url": more_orders_url(card)}
 

@@ -4,16 +4,18 @@ the whole card in one response. No cookie; framed only by the connection's helpd
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import jwt
 from flask import Response, abort, current_app, g, render_template, request
 
-from plugin.card_data import launch_card
+from plugin.card_data import customer_card, launch_card, order_detail
 from plugin.cards import bp
-from plugin.cards.render import CARD_CSP, launch_state, render_launch
+from plugin.cards.render import CARD_CSP, launch_state, render_card, render_launch
 from plugin.exceptions import (
     AuthenticationError,
+    NotFoundError,
     ShopifyAuthError,
     ShopifyError,
     ShopifyTimeoutError,
@@ -35,10 +37,21 @@ REOPEN_HINT = {
     "api": "Ask for a fresh launch token and open the card again.",
 }
 
+# `order`: a Shopify order id, or its GID; nothing else is looked up.
+ORDER_PARAM_RE = re.compile(r"[1-9][0-9]{0,19}|gid://shopify/Order/[1-9][0-9]{0,19}")
+NOTICE_MALFORMED_ORDER = "That order link is malformed"
+NOTICE_ORDER_NOT_FOUND = "Order not found"
+NOTICE_GUEST_ORDER = ("That order was placed without a customer account; search for the buyer "
+                      "by email or phone instead")
+
 
 @bp.route("/cards/<kind>", methods=["GET", "POST"])
 def card(kind: str) -> Response:
     """The whole card for the launch token's requester (GET `?launch_token=` or POST form).
+
+    With `order` (numeric id or `gid://shopify/Order/N`, query or form) the card opens on
+    that order of the session's shop: its customer's card with it expanded. A malformed or
+    unknown order shows the requester's card with a notice saying so.
 
     :raise 404: unknown helpdesk kind.
     :raise 401: bad, expired or reused launch token, or the shop uninstalled Sidecard
@@ -70,10 +83,12 @@ def card(kind: str) -> Response:
     token, expires_in = issue_session(ctx)
     g.agent_session = decode_session(token)  # the card shows the actions this agent may use
     requester = {k: ctx.customer.get(k) for k in ("email", "phone", "name")}
-    page: dict[str, Any] = {"state": "empty", "body": None, "problem": None}
+    page: dict[str, Any] = {"state": "empty", "body": None, "problem": None, "notice": None}
     status = 200
     try:
-        page.update(_initial_body(ctx, requester))
+        page.update(_order_body(ctx, request.values.get("order")) or {})
+        if page["body"] is None:
+            page.update(_initial_body(ctx, requester))
     except ShopNotInstalledError:
         status = 401
         page["problem"] = {"title": "Sidecard is not installed on this shop",
@@ -114,6 +129,31 @@ def _verify(kind: str) -> LaunchContext:
 
         return verify_zendesk_signed_launch(request.form["token"])
     raise AuthenticationError("no launch token", reason="missing")
+
+
+def _order_body(ctx: LaunchContext, raw: str | None) -> dict[str, Any] | None:
+    """The card opened on the `order` asked for: its customer's card with it expanded; a
+    notice instead when the id is malformed or no such order (or customer) is in this shop;
+    None when no order was asked for. At most one Shopify request each for the order and
+    the card, none when both are cached.
+
+    :raises ShopifyError: Shopify failed (the caller shows it as for any card).
+    """
+    if raw is None or raw == "":
+        return None
+    if not ORDER_PARAM_RE.fullmatch(raw):  # fullmatch: no trailing newline
+        return {"notice": NOTICE_MALFORMED_ORDER}
+    try:
+        # Looked up with the session shop's own client: another shop's order is not found.
+        order = order_detail(ctx.shop, raw)
+        customer_id = (order.get("customer") or {}).get("id") or order.get("customer_id")
+        if not customer_id:
+            return {"notice": NOTICE_GUEST_ORDER}
+        card = customer_card(ctx.shop, customer_id)
+    except (NotFoundError, ValidationError):
+        log.info("card order not found shop=%s", ctx.shop.domain)
+        return {"notice": NOTICE_ORDER_NOT_FOUND}
+    return {"state": "card", "body": render_card(card, open_order=order)}
 
 
 def _initial_body(ctx: LaunchContext, requester: dict[str, Any]) -> dict[str, Any]:

@@ -257,6 +257,22 @@ def test_warm_widget_and_card_cost_no_shopify_call(client, world, store, gorgias
     assert store.stats(SHOP)["operations"] == {"CardLaunch": 1}
 
 
+def test_each_order_link_opens_the_card_on_that_order(client, world, store, gorgias):
+    """Every order's link names its order (`order=<id>`) and opens the card with it expanded."""
+    body = widget(client, gorgias, email=BO, **ASSIGNEE).get_json()
+    assert "order" not in parse_qs(urlsplit(body["card_url"]).query)
+    for entry in body["orders"]:
+        link = urlsplit(entry["card_url"])
+        assert parse_qs(link.query)["order"] == [entry["id"]]
+        html = client.get(f"{link.path}?{link.query}").get_data(as_text=True)
+        open_rows = re.findall(r'<details[^>]*data-order-url="/api/v1/orders/(\d+)"[^>]*open',
+                               html)
+        assert open_rows == [entry["id"]]
+        assert "Bo Wang" in html and "Order not found" not in html
+    # The card is the widget's; only the orders not yet held in full are fetched.
+    assert store.stats(SHOP)["operations"] == {"CardLaunch": 1, "OrderDetail": 3}
+
+
 @pytest.mark.parametrize(("query", "identity", "verified_by", "email", "agent_id"), [
     (ASSIGNEE, "verified", "gorgias_integration", "sam@example.com", "sam@example.com"),
     ({**ASSIGNEE, "assignee_id": "77"}, "verified", "gorgias_integration",
