@@ -77,6 +77,14 @@ def connection(shop):
     return make_connection(shop, kind="zendesk", account="acme", api_token="zd-oauth-token")
 
 
+@pytest.fixture
+def lead(connection, shop):
+    """A lead under the contract's example permissions: every action, no limit, can
+    approve; verified."""
+    use_permissions(shop)
+    return session_for(connection, "lead@example.com", identity="verified")
+
+
 def session_for(connection, email: str = "agent@example.com", *,
                 identity: str = "asserted", name: str | None = None,
                 conversation: str | None = "1001") -> str:

@@ -17,22 +17,15 @@ from action_kit import (
     operations,
     paid_order,
     session_for,
-    use_permissions,
 )
 
 from plugin.models.actions import FAILED
 from plugin.shopify.transport import EXTENSION_KEY
 
-app_config, connection, hooks, shop, stand_in, store = (
-    action_kit.app_config, action_kit.connection, action_kit.hooks, action_kit.shop,
-    action_kit.stand_in, action_kit.store)
+app_config, connection, hooks, lead, shop, stand_in, store = (
+    action_kit.app_config, action_kit.connection, action_kit.hooks, action_kit.lead,
+    action_kit.shop, action_kit.stand_in, action_kit.store)
 
-
-@pytest.fixture
-def lead(connection, shop):
-    """A lead (every action, no limit)."""
-    use_permissions(shop)
-    return session_for(connection, "lead@example.com", identity="verified")
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from action_kit import (
 from factories import bearer
 
 # Fixtures (tests/action_kit.py).
-app_config, connection, hooks, shop, stand_in, store = (
-    action_kit.app_config, action_kit.connection, action_kit.hooks, action_kit.shop,
-    action_kit.stand_in, action_kit.store)
+app_config, connection, hooks, lead, shop, stand_in, store = (
+    action_kit.app_config, action_kit.connection, action_kit.hooks, action_kit.lead,
+    action_kit.shop, action_kit.stand_in, action_kit.store)
 
 
 @pytest.fixture
@@ -29,12 +29,6 @@ def agent(connection, shop):
     use_permissions(shop)
     return session_for(connection, "agent@example.com")
 
-
-@pytest.fixture
-def lead(connection, shop):
-    """A lead (every action, no limit, can approve), verified."""
-    use_permissions(shop)
-    return session_for(connection, "lead@example.com", identity="verified")
 
 
 # -- success ---------------------------------------------------------------------------------
